@@ -31,11 +31,7 @@ func Or(sigs ...*Signal) *Signal {
 	if len(live) == 0 {
 		return Never()
 	}
-	return compose(live, func(l *link) {
-		if r := l.target(); r != nil {
-			r.Go()
-		}
-	})
+	return compose(live, func(l *link) { l.fire() })
 }
 
 // And returns a Signal that fires once all of sigs have fired.
@@ -61,9 +57,7 @@ func And(sigs ...*Signal) *Signal {
 	}
 	return compose(live, func(l *link) {
 		if l.remaining.Add(-1) == 0 {
-			if r := l.target(); r != nil {
-				r.Go()
-			}
+			l.fire()
 		}
 	})
 }
@@ -99,6 +93,16 @@ func (l *link) target() *Signal {
 		return r
 	}
 	return l.weak.Value()
+}
+
+// fire fires the composite, or, if it has been collected and its cleanup has
+// not run yet, removes its now useless callbacks from the inputs.
+func (l *link) fire() {
+	if r := l.target(); r != nil {
+		r.Go()
+	} else {
+		l.detach()
+	}
 }
 
 // detach removes the composite's callbacks from its inputs. It is idempotent.

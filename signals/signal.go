@@ -21,11 +21,12 @@ import (
 // long-lived Signal; and waiting with a bound is WaitTill, which reports which
 // of the two fired instead of raising.
 type Signal struct {
-	fired atomic.Bool
-	never bool // immutable: the Signal returned by Never
+	fired atomic.Bool // set as Go starts
+	done  atomic.Bool // set once Go has run the callbacks
+	never bool        // immutable: the Signal returned by Never
 
 	mu     sync.Mutex
-	ch     chan struct{} // created on first Done; closed when fired
+	ch     chan struct{} // created on first Done; closed once done
 	head   *callback     // registered callbacks, in registration order
 	tail   *callback
 	n      int    // len of the callback list
@@ -57,13 +58,15 @@ func Never() *Signal { return never }
 func firedSignal() *Signal {
 	s := new(Signal)
 	s.fired.Store(true)
+	s.done.Store(true)
 	return s
 }
 
-// Go fires s: it closes the Done channel, wakes every waiter and runs every
-// registered callback once, in registration order, on the calling goroutine.
-// It returns true on the first call and false on every later call (and always
-// for Never).
+// Go fires s: Fired reports true at once, every registered callback runs once,
+// in registration order, on the calling goroutine, and then the Done channel
+// closes and every waiter wakes. So a waiter that wakes knows the callbacks
+// registered before Go have run. It returns true on the first call and false
+// on every later call (and always for Never).
 //
 // A callback that panics is recovered and logged with slog.Default at error
 // level, with its stack; the remaining callbacks still run and Go returns
@@ -78,9 +81,6 @@ func (s *Signal) Go() bool {
 		return false
 	}
 	s.fired.Store(true)
-	if s.ch != nil {
-		close(s.ch)
-	}
 	list := s.head
 	s.head, s.tail, s.n = nil, nil, 0
 	onFire := s.onFire
@@ -96,14 +96,22 @@ func (s *Signal) Go() bool {
 		runCallback(c.f)
 		c = next
 	}
+
+	s.mu.Lock()
+	s.done.Store(true)
+	if s.ch != nil {
+		close(s.ch)
+	}
+	s.mu.Unlock()
 	return true
 }
 
 // Fired reports whether s has fired. It never blocks.
 func (s *Signal) Fired() bool { return s.fired.Load() }
 
-// Done returns a channel that is closed when s fires. It returns nil for Never,
-// so a select on it blocks forever, as with context.Background().Done().
+// Done returns a channel that is closed when s has fired and its callbacks have
+// run. It returns nil for Never, so a select on it blocks forever, as with
+// context.Background().Done().
 func (s *Signal) Done() <-chan struct{} {
 	if s.never {
 		return nil
@@ -111,7 +119,7 @@ func (s *Signal) Done() <-chan struct{} {
 	s.mu.Lock()
 	if s.ch == nil {
 		s.ch = make(chan struct{})
-		if s.fired.Load() {
+		if s.done.Load() {
 			close(s.ch)
 		}
 	}
@@ -125,18 +133,18 @@ func (s *Signal) Done() <-chan struct{} {
 	return ch
 }
 
-// Wait blocks until s fires.
+// Wait blocks until s has fired and its callbacks have run.
 func (s *Signal) Wait() {
-	if s.Fired() {
+	if s.done.Load() {
 		return
 	}
 	<-s.Done()
 }
 
-// WaitTill blocks until s or till fires, and reports whether s fired. When
-// both have fired it returns true. A nil till means no bound.
+// WaitTill blocks until s or till fires (as for Wait), and reports whether s
+// fired. When both have fired it returns true. A nil till means no bound.
 func (s *Signal) WaitTill(till *Signal) bool {
-	if s.Fired() {
+	if s.done.Load() {
 		return true
 	}
 	if till == nil {
@@ -156,8 +164,9 @@ func (s *Signal) WaitTill(till *Signal) bool {
 // unregisters f: stop returns true if it prevented f from running, and false
 // if f has run, is running, or was already stopped.
 //
-// f runs on the goroutine that fires s and must not block. A panic in f is
-// recovered and logged, as described for Go.
+// f runs on the goroutine that fires s and must not block; in particular it
+// must not wait for s itself, which completes only after its callbacks. A
+// panic in f is recovered and logged, as described for Go.
 func (s *Signal) Then(f func()) (stop func() bool) {
 	s.observe()
 	return s.then(f)

@@ -1,0 +1,26 @@
+// Package threads gives goroutines the structure of mo-threads: every unit of
+// work is a named Thread with a parent, a please-stop Signal and a Stopped
+// Signal, so that shutdown walks the tree in order, errors and panics reach
+// whoever joins, and logs and profiles read as one tree of paths such as
+// "main/pool/session-3".
+//
+// A program opts in with Main, which turns SIGINT and SIGTERM into an ordered
+// shutdown (a second signal forces it) and dumps stacks on SIGUSR1; a test or
+// a library uses NewRoot. Inside a tree, Go and GoValue start children, and
+// Register adopts goroutines started elsewhere (gRPC handlers) so that
+// shutdown waits for them too.
+//
+// The package also has the seed's two synchronisation helpers: Lock, a
+// monitor whose Wait always re-acquires, and Queue, a FIFO of values that are
+// passed, not copied.
+//
+// # Shutdown, in order
+//
+// Asking a thread to stop fires its PleaseStop Signal and, through it, its
+// children's, the last started first. Each body finishes in its own way (a
+// server drains, a pool finishes its calls) and returns. A thread counts as
+// stopped only after its body returned and its children stopped: it joins
+// them one at a time, most recent first, waiting for each at most the child's
+// stop timeout, and reports by path any that missed it. The root's Tills fire
+// the moment it is asked to stop, so sleepers wake up.
+package threads

@@ -1,0 +1,151 @@
+package threads
+
+import (
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mothreads/mothreads/signals"
+)
+
+// DefaultStopTimeout is how long a parent waits for a child to stop, unless
+// StopTimeout says otherwise.
+const DefaultStopTimeout = 10 * time.Second
+
+// Option configures a root (NewRoot, Main) or a thread (Go, GoValue,
+// Register). Options that only make sense for a root are ignored elsewhere.
+type Option func(*config)
+
+type config struct {
+	logger      *slog.Logger
+	stopTimeout time.Duration
+	dumpTo      io.Writer
+}
+
+// StopTimeout sets how long the parent waits for this thread to stop before
+// giving up on it (and reporting it by path). On a root it sets the default
+// for every thread of the tree.
+func StopTimeout(d time.Duration) Option {
+	return func(c *config) { c.stopTimeout = d }
+}
+
+// Logger sets a root's logger; every thread logs through it with a "thread"
+// attribute. The default is slog.Default().
+func Logger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// DumpTo sets where Main writes goroutine stacks on SIGUSR1 (default
+// os.Stderr).
+func DumpTo(w io.Writer) Option {
+	return func(c *config) { c.dumpTo = w }
+}
+
+// tree is the state shared by all threads under one root.
+type tree struct {
+	log         *slog.Logger
+	stopTimeout time.Duration
+	timers      signals.Timers
+	forced      signals.Signal
+
+	mu      sync.Mutex
+	live    map[*Thread]struct{}
+	lateSet map[*Thread]struct{} // missed a join deadline and still running
+}
+
+func (tr *tree) add(t *Thread) {
+	tr.mu.Lock()
+	tr.live[t] = struct{}{}
+	tr.mu.Unlock()
+}
+
+func (tr *tree) remove(t *Thread) {
+	tr.mu.Lock()
+	delete(tr.live, t)
+	delete(tr.lateSet, t)
+	tr.mu.Unlock()
+}
+
+func (tr *tree) late(t *Thread) {
+	tr.mu.Lock()
+	if _, ok := tr.live[t]; ok {
+		tr.lateSet[t] = struct{}{}
+	}
+	tr.mu.Unlock()
+}
+
+func (tr *tree) paths(set map[*Thread]struct{}) []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	out := make([]string, 0, len(set))
+	for t := range set {
+		out = append(out, t.path)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// NewRoot returns the root of a new thread tree, named name. Its body waits
+// until it is asked to stop; start the program's threads as its children,
+// then Stop and Join it to shut them all down in order. When the root is
+// asked to stop, every pending Till of the tree fires early.
+//
+// Nothing happens to the process: no OS signal is handled (see Main for
+// that), no global is set. Tests can have a root each.
+func NewRoot(name string, opts ...Option) *Thread {
+	root := newRoot(name, opts)
+	go root.run(func(t *Thread) (any, error) {
+		t.pleaseStop.Wait()
+		return nil, nil
+	})
+	return root
+}
+
+func newRoot(name string, opts []Option) *Thread {
+	cfg := config{stopTimeout: DefaultStopTimeout}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.Default()
+	}
+	tr := &tree{
+		log:         cfg.logger,
+		stopTimeout: cfg.stopTimeout,
+		live:        make(map[*Thread]struct{}),
+		lateSet:     make(map[*Thread]struct{}),
+	}
+	root := &Thread{name: name, path: name, tree: tr, stopTimeout: cfg.stopTimeout}
+	root.log = tr.log.With("thread", name)
+	root.pleaseStop.Then(root.askChildren)
+	tr.add(root)
+	root.pleaseStop.Then(func() { tr.timers.Stop() })
+	return root
+}
+
+// Force fires the tree's Forced Signal and asks the root to stop: joins stop
+// waiting for threads that have not stopped, and bodies that drain should
+// give up. It is what a second SIGINT or SIGTERM does in Main.
+func (t *Thread) Force() {
+	t.tree.forced.Go()
+	t.tree.timers.Stop()
+	for r := t; r != nil; r = r.parent {
+		if r.parent == nil {
+			r.Stop()
+		}
+	}
+}
+
+// Running returns the paths of the threads of t's tree that have not stopped,
+// sorted. After a shutdown it names the threads that did not stop.
+func (t *Thread) Running() []string {
+	return t.tree.paths(t.tree.live)
+}
+
+// Late returns the paths of threads that missed their stop deadline and are
+// still running, sorted.
+func (t *Thread) Late() []string {
+	return t.tree.paths(t.tree.lateSet)
+}

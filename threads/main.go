@@ -50,16 +50,16 @@ func Main(name string, fn Func, opts ...Option) error {
 		case <-root.stopped.Done():
 		case s := <-sigs:
 			if isDump(s) {
-				root.log.Info("dumping goroutine stacks", "signal", s.String())
+				root.Logger().Info("dumping goroutine stacks", "signal", s.String())
 				dumpStacks(cfg.dumpTo, root)
 				continue
 			}
 			stops++
 			if stops == 1 {
-				root.log.Info("shutting down", "signal", s.String())
+				root.Logger().Info("shutting down", "signal", s.String())
 				root.Stop()
 			} else {
-				root.log.Warn("forcing shutdown", "signal", s.String(), "running", root.Running())
+				root.Logger().Warn("forcing shutdown", "signal", s.String(), "running", root.Running())
 				root.Force()
 			}
 		}
@@ -86,6 +86,6 @@ func isDump(s os.Signal) bool {
 func dumpStacks(w io.Writer, root *Thread) {
 	fmt.Fprintf(w, "=== live threads\n%s\n=== goroutines\n", strings.Join(root.Running(), "\n"))
 	if err := pprof.Lookup("goroutine").WriteTo(w, 1); err != nil {
-		root.log.Error("dumping goroutine stacks", "err", err)
+		root.Logger().Error("dumping goroutine stacks", "err", err)
 	}
 }

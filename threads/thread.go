@@ -46,7 +46,8 @@ type Thread struct {
 	path        string
 	parent      *Thread
 	tree        *tree
-	log         *slog.Logger
+	logOnce     sync.Once
+	log         *slog.Logger // made on first use: most threads never log
 	stopTimeout time.Duration
 
 	pleaseStop signals.Signal
@@ -112,7 +113,6 @@ func newChild(parent *Thread, name string, opts []Option) *Thread {
 		tree:        parent.tree,
 		stopTimeout: cfg.stopTimeout,
 	}
-	t.log = t.tree.log.With("thread", t.path)
 	t.pleaseStop.Then(t.askChildren)
 	t.tree.add(t)
 
@@ -205,7 +205,7 @@ func (t *Thread) finish(v any, err error) {
 		p.mu.Unlock()
 	}
 	if logIt {
-		t.log.Error("released thread failed", "err", t.err)
+		t.Logger().Error("released thread failed", "err", t.err)
 	}
 	t.stopped.Go()
 }
@@ -224,7 +224,7 @@ func (t *Thread) joinChild(c *Thread) {
 	if ok {
 		return
 	}
-	t.log.Warn("child did not stop within its deadline", "child", c.path, "timeout", c.stopTimeout)
+	t.Logger().Warn("child did not stop within its deadline", "child", c.path, "timeout", c.stopTimeout)
 	t.tree.late(c)
 	t.mu.Lock()
 	if i := slices.Index(t.children, c); i >= 0 {
@@ -276,7 +276,10 @@ func (t *Thread) Stop() { t.pleaseStop.Go() }
 
 // Logger returns the thread's logger: the tree's logger with a "thread"
 // attribute holding the thread's path.
-func (t *Thread) Logger() *slog.Logger { return t.log }
+func (t *Thread) Logger() *slog.Logger {
+	t.logOnce.Do(func() { t.log = t.tree.log.With("thread", t.path) })
+	return t.log
+}
 
 // Till returns a Till of the tree's Timers: it fires after d, or at once when
 // the root is asked to stop (see signals.Timers for the trap this implies).
@@ -325,7 +328,7 @@ func (t *Thread) Release() {
 	}
 	t.mu.Unlock()
 	if logIt {
-		t.log.Error("released thread failed", "err", t.err)
+		t.Logger().Error("released thread failed", "err", t.err)
 	}
 }
 

@@ -118,7 +118,6 @@ func newRoot(name string, opts []Option) *Thread {
 		lateSet:     make(map[*Thread]struct{}),
 	}
 	root := &Thread{name: name, path: name, tree: tr, stopTimeout: cfg.stopTimeout}
-	root.log = tr.log.With("thread", name)
 	root.pleaseStop.Then(root.askChildren)
 	tr.add(root)
 	root.pleaseStop.Then(func() { tr.timers.Stop() })

@@ -1,0 +1,265 @@
+package threads_test
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mothreads/mothreads/signals"
+	"github.com/mothreads/mothreads/threads"
+)
+
+// TestLockUnlockWakesWaitersInOrder parks waiters one at a time, then unlocks
+// once: each woken waiter's own Unlock must wake the next, in FIFO order, and
+// every Wait must report woken. Without the wake in Unlock the bubble
+// deadlocks, which synctest reports as a failure.
+func TestLockUnlockWakesWaitersInOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 10
+		var (
+			lock  threads.Lock
+			order []int
+			wg    sync.WaitGroup
+		)
+		for id := range n {
+			wg.Go(func() {
+				lock.Lock()
+				defer lock.Unlock()
+				if !lock.Wait(nil) {
+					t.Errorf("waiter %d: Wait(nil) reported a timeout", id)
+				}
+				order = append(order, id)
+			})
+			synctest.Wait() // waiter id is parked before the next starts
+		}
+		lock.Lock()
+		lock.Unlock()
+		wg.Wait()
+
+		want := make([]int, n)
+		for i := range want {
+			want[i] = i
+		}
+		if diff := cmp.Diff(want, order); diff != "" {
+			t.Errorf("wake order (-want +have):\n%s", diff)
+		}
+	})
+}
+
+// TestLockWakeAll checks that WakeAll wakes every waiter, not just one: the
+// waiters re-park with Wait, which does not pass a wake on, so only a real
+// WakeAll gets all of them counted.
+func TestLockWakeAll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 5
+		var (
+			lock        threads.Lock
+			woken, stop = 0, false
+			wg          sync.WaitGroup
+		)
+		for range n {
+			wg.Go(func() {
+				lock.Lock()
+				defer lock.Unlock()
+				if lock.Wait(nil) {
+					woken++
+				}
+				for !stop {
+					lock.Wait(nil)
+				}
+			})
+		}
+		synctest.Wait()
+		lock.Lock()
+		lock.WakeAll()
+		lock.Unlock()
+		synctest.Wait()
+
+		lock.Lock()
+		if woken != n {
+			t.Errorf("WakeAll woke %d of %d waiters", woken, n)
+		}
+		stop = true
+		lock.WakeAll()
+		lock.Unlock()
+		wg.Wait()
+	})
+}
+
+// TestLockWaitReacquires passes a turn between workers that wait on one Lock.
+// Each worker touches unguarded state after every Wait; if Wait returned
+// without the lock, two workers would be inside together (and -race reports
+// the data race).
+//
+// It runs in a synctest bubble only so that a lost wake fails as a deadlock
+// instead of hanging; the workers still run in parallel.
+func TestLockWaitReacquires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const workers, rounds = 4, 200
+		var (
+			lock         threads.Lock
+			turn, inside int
+			wg           sync.WaitGroup
+		)
+		for id := range workers {
+			wg.Go(func() {
+				for range rounds {
+					lock.Lock()
+					for turn%workers != id {
+						lock.Wait(nil)
+						inside++
+						runtime.Gosched()
+						if inside != 1 {
+							t.Errorf("worker %d: %d goroutines inside the lock after Wait", id, inside)
+						}
+						inside--
+					}
+					turn++
+					lock.WakeAll()
+					lock.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if turn != workers*rounds {
+			t.Errorf("turn = %d, want %d", turn, workers*rounds)
+		}
+	})
+}
+
+// TestLockWaitTimesOutHoldingLock checks that a Wait bounded by a Till
+// returns false after exactly the Till's duration, still holding the lock.
+func TestLockWaitTimesOutHoldingLock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			lock   threads.Lock
+			timers signals.Timers
+			owner  string
+		)
+		till, _ := timers.Till(time.Second)
+		start := time.Now()
+		lock.Lock()
+		if lock.Wait(till) {
+			t.Error("Wait reported woken; nobody woke it")
+		}
+		if have := time.Since(start); have != time.Second {
+			t.Errorf("Wait returned after %v, want 1s", have)
+		}
+
+		// If Wait had not re-acquired, the contender would get in while we
+		// yield; if nobody held the lock, our Unlock would be a fatal error.
+		owner = "waiter"
+		got := make(chan struct{})
+		go func() {
+			lock.Lock()
+			owner = "contender"
+			lock.Unlock()
+			close(got)
+		}()
+		for range 100 {
+			runtime.Gosched()
+		}
+		if owner != "waiter" {
+			t.Error("another goroutine took the lock while Wait's caller held it")
+		}
+		lock.Unlock()
+		<-got
+
+		lock.Lock()
+		fired := signals.New()
+		fired.Go()
+		if lock.Wait(fired) {
+			t.Error("Wait with a fired till reported woken")
+		}
+		lock.Unlock()
+	})
+}
+
+// TestLockNoLostWake races a wake against the waiter's till, many times. W1
+// waits with the till, W2 behind it without one; W1 then re-parks, which does
+// not pass a wake on. Exactly one wake was delivered by the waker, so exactly
+// one of "W1 reported woken" and "W2 was woken" must hold.
+func TestLockNoLostWake(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const iterations = 2000
+		var woken1 int
+		for i := range iterations {
+			var (
+				lock   threads.Lock
+				till   = signals.New()
+				w1, w2 bool
+				wg     sync.WaitGroup
+			)
+			wg.Go(func() { // W1
+				lock.Lock()
+				defer lock.Unlock()
+				w1 = lock.Wait(till)
+				lock.Wait(nil) // release without waking W2
+			})
+			synctest.Wait()
+			wg.Go(func() { // W2
+				lock.Lock()
+				defer lock.Unlock()
+				lock.Wait(nil)
+				w2 = true
+			})
+			synctest.Wait()
+
+			start := make(chan struct{})
+			wg.Go(func() {
+				<-start
+				till.Go()
+			})
+			wg.Go(func() {
+				<-start
+				lock.Lock()
+				lock.Unlock() // wakes W1, or W2 if W1 timed out and left
+			})
+			close(start)
+			synctest.Wait()
+
+			lock.Lock()
+			if w1 == w2 {
+				t.Errorf("iteration %d: W1 woken %v, W2 woken %v: want exactly one", i, w1, w2)
+			}
+			if w1 {
+				woken1++
+			}
+			lock.WakeAll()
+			lock.Unlock()
+			wg.Wait()
+			if t.Failed() {
+				return
+			}
+		}
+		t.Logf("W1 reported woken in %d of %d races", woken1, iterations)
+	})
+}
+
+func ExampleLock() {
+	var (
+		lock threads.Lock
+		todo []string
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		lock.Lock()
+		defer lock.Unlock()
+		for len(todo) == 0 {
+			lock.Wait(nil) // releases the lock while waiting
+		}
+		fmt.Println("worker got", todo)
+	}()
+
+	lock.Lock()
+	todo = append(todo, "sweep")
+	lock.Unlock() // wakes the worker, if it is waiting
+	<-done
+	// Output: worker got [sweep]
+}

@@ -1,0 +1,15 @@
+package client_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package when a test leaves goroutines behind. Every
+// test closes its clients and stops its servers in its cleanup, and the
+// tests that use the shared default client close it; grpc's own goroutines
+// end with them, and goleak retries for a while to let them finish.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}

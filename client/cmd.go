@@ -155,7 +155,13 @@ func (c *Cmd) request() (*Request, error) {
 			base = append(base, "PWD="+dir)
 		}
 	}
-	return &Request{Argv: argv, Dir: dir, BaseEnv: base, Stdin: c.Stdin, Timeout: c.Timeout}, nil
+	req := &Request{Argv: argv, BaseEnv: base, Stdin: c.Stdin, Timeout: c.Timeout}
+	if c.Dir == "" {
+		req.BaseDir = dir
+	} else {
+		req.Dir = dir
+	}
+	return req, nil
 }
 
 // Wait waits for the command started by Start and sets Result. Its error is

@@ -167,8 +167,14 @@ func TestCmdEnvAndDir(t *testing.T) {
 				t.Fatal(err)
 			}
 			cmd := d.lastCall(t).cmd
-			if cmd.GetCwd() != tc.wantDir {
-				t.Errorf("cwd = %q, want %q", cmd.GetCwd(), tc.wantDir)
+			// An explicit Dir is sent as cwd; the caller's own directory as
+			// base_cwd, which a sticky session takes only when it is created.
+			have, field := cmd.GetBaseCwd(), "base_cwd"
+			if tc.dir != "" {
+				have, field = cmd.GetCwd(), "cwd"
+			}
+			if have != tc.wantDir {
+				t.Errorf("%s = %q, want %q", field, have, tc.wantDir)
 			}
 			if cmd.GetBaseEnv() == nil {
 				t.Fatal("base_env not sent")

@@ -23,10 +23,15 @@ type Request struct {
 	// Script is shell source text run by the session's shell.
 	Script string
 
-	// Dir is the working directory; "" means the session's own (not the
-	// caller's: Cmd sends the caller's directory for you). A relative Dir is
-	// resolved by the daemon, so pass an absolute one.
+	// Dir is the working directory asked for explicitly. A relative Dir is
+	// resolved by the daemon against the session's directory, so pass an
+	// absolute one.
 	Dir string
+	// BaseDir is the caller's working directory, used when Dir is empty; ""
+	// means the session's own. Cmd sends the caller's directory here. For a
+	// sticky session, Dir applies to every call that sets it and BaseDir only
+	// when the session is created.
+	BaseDir string
 	// Env holds KEY=VALUE entries set for this call, over everything else.
 	Env []string
 	// BaseEnv, when non-nil, is the environment the call starts from instead
@@ -69,6 +74,7 @@ func (r *Request) toProto() *pb.Command {
 		Argv:    r.Argv,
 		Script:  r.Script,
 		Cwd:     r.Dir,
+		BaseCwd: r.BaseDir,
 		Env:     r.Env,
 		Session: r.Session,
 	}

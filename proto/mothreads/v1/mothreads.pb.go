@@ -45,10 +45,16 @@ type Command struct {
 	Argv []string `protobuf:"bytes,1,rep,name=argv,proto3" json:"argv,omitempty"`
 	// script is shell source text run by the session's shell.
 	Script string `protobuf:"bytes,2,opt,name=script,proto3" json:"script,omitempty"`
-	// cwd is the working directory; empty means the session's own (for the CLI,
-	// the caller's directory is sent). A directory that does not exist is an
-	// error (NOT_FOUND, field "cwd").
+	// cwd is the working directory asked for explicitly. A directory that does
+	// not exist is an error (NOT_FOUND, field "cwd"). Relative paths are
+	// relative to the session's directory.
 	Cwd string `protobuf:"bytes,3,opt,name=cwd,proto3" json:"cwd,omitempty"`
+	// base_cwd is the caller's working directory, used when cwd is empty (the
+	// CLI and the client's Cmd send it, as a locally run command would start
+	// there). Empty means the session's own directory. For a sticky session,
+	// cwd applies to every call that sets it and base_cwd only when the
+	// session is created.
+	BaseCwd string `protobuf:"bytes,11,opt,name=base_cwd,json=baseCwd,proto3" json:"base_cwd,omitempty"`
 	// env holds KEY=VALUE entries set for this call, over everything else.
 	Env []string `protobuf:"bytes,4,rep,name=env,proto3" json:"env,omitempty"`
 	// base_env, when present, is the environment the call starts from (the
@@ -56,7 +62,8 @@ type Command struct {
 	// environment the session's shell was started with. Changes that the
 	// session's init script made to the environment apply over it either way;
 	// then `env` applies. Entries whose names are not valid shell identifiers
-	// are skipped.
+	// are skipped. For a sticky session, base_env applies only when the session
+	// is created, and env on every call.
 	BaseEnv *BaseEnv `protobuf:"bytes,5,opt,name=base_env,json=baseEnv,proto3" json:"base_env,omitempty"`
 	// stdin_data is the command's whole standard input, for Exec and Run. Empty
 	// means /dev/null. Attach streams stdin instead.
@@ -124,6 +131,13 @@ func (x *Command) GetScript() string {
 func (x *Command) GetCwd() string {
 	if x != nil {
 		return x.Cwd
+	}
+	return ""
+}
+
+func (x *Command) GetBaseCwd() string {
+	if x != nil {
+		return x.BaseCwd
 	}
 	return ""
 }
@@ -1425,11 +1439,12 @@ var File_mothreads_v1_mothreads_proto protoreflect.FileDescriptor
 
 const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\n" +
-	"\x1cmothreads/v1/mothreads.proto\x12\fmothreads.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x02\n" +
+	"\x1cmothreads/v1/mothreads.proto\x12\fmothreads.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x02\n" +
 	"\aCommand\x12\x12\n" +
 	"\x04argv\x18\x01 \x03(\tR\x04argv\x12\x16\n" +
 	"\x06script\x18\x02 \x01(\tR\x06script\x12\x10\n" +
-	"\x03cwd\x18\x03 \x01(\tR\x03cwd\x12\x10\n" +
+	"\x03cwd\x18\x03 \x01(\tR\x03cwd\x12\x19\n" +
+	"\bbase_cwd\x18\v \x01(\tR\abaseCwd\x12\x10\n" +
 	"\x03env\x18\x04 \x03(\tR\x03env\x120\n" +
 	"\bbase_env\x18\x05 \x01(\v2\x15.mothreads.v1.BaseEnvR\abaseEnv\x12\x1d\n" +
 	"\n" +

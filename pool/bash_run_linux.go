@@ -1,0 +1,297 @@
+//go:build linux
+
+package pool
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/mothreads/mothreads/signals"
+)
+
+// run drives one call on the shell to its end.
+func (s *bashShell) run(c *call) (*Result, error) {
+	if s.spec.sticky {
+		return s.runSticky(c)
+	}
+	dir, err := resolveDir(c.req, s.cwd)
+	if err != nil {
+		return nil, err
+	}
+	env := s.env.final(c.req, true)
+	if c.req.TTY != nil {
+		return runDirect(c, s.spec, directCmd{argv: shellArgv(s.spec.shell, c.req), env: env, dir: dir})
+	}
+	if len(c.req.Argv) > 0 && !s.internal[c.req.Argv[0]] && s.directOK {
+		return runDirect(c, s.spec, directCmd{argv: c.req.Argv, env: env, dir: dir})
+	}
+	return s.runSlot(c, env, dir)
+}
+
+// shellArgv is the argv that runs a request through a fresh shell (for
+// terminal calls, which need a session of their own).
+func shellArgv(shell string, req *Request) []string {
+	if len(req.Argv) > 0 {
+		return req.Argv
+	}
+	return []string{shell, "--noprofile", "--norc", "-c", req.Script}
+}
+
+// runSlot runs the call in the session's next pre-forked child.
+func (s *bashShell) runSlot(c *call, env map[string]string, dir string) (*Result, error) {
+	s.mu.Lock()
+	sl := s.slots[s.next]
+	s.mu.Unlock()
+	if sl == nil {
+		return nil, fmt.Errorf("%s: slot %d was never announced", s.spec.name, s.next)
+	}
+	if !sl.ready.WaitTill(signals.Or(&s.gone, &c.cancel)) {
+		if c.cancel.Fired() {
+			return nil, &RequestError{Kind: Unavailable, Problem: c.cancelReason()}
+		}
+		return nil, fmt.Errorf("%s: the shell died before it was ready (%v)", s.spec.name, s.exitErr)
+	}
+	if sl.failed != "" {
+		return nil, fmt.Errorf("%s: slot %d failed: %s", s.spec.name, sl.n, sl.failed)
+	}
+	s.mu.Lock()
+	delete(s.slots, sl.n)
+	s.running[sl.n] = sl
+	s.next++
+	s.mu.Unlock()
+	defer sl.close()
+	var err error
+
+	var stdin, stdinKeep *os.File
+	if c.req.Stdin != nil {
+		if stdin, stdinKeep, err = stdinPipe(); err != nil {
+			return nil, err
+		}
+		defer stdinKeep.Close()
+	}
+	if err := sl.writeJob(s.job(c.req, env, dir, stdinKeep)); err != nil {
+		return nil, err
+	}
+
+	out := startPumps(sl.o, sl.e, c.req.Stdout, c.req.Stderr)
+	sl.o, sl.e = nil, nil
+	st := readCallStatus(sl.s)
+	if err := sl.wake(); err != nil {
+		return nil, fmt.Errorf("%s: waking slot %d: %w", s.spec.name, sl.n, err)
+	}
+	c.markStarted(s.spec.name, sl.pid)
+	// The next slots are made after the wake-up, off the caller's path; the
+	// shell waits for their numbers before forking their children.
+	s.mu.Lock()
+	err = s.announceSlots()
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Error("announcing slots", "err", err)
+		s.cmd.Process.Kill()
+	}
+	if stdin != nil {
+		go pumpIn(stdin, c.req.Stdin)
+	}
+
+	sup := &supervisor{c: c, pgid: sl.pid}
+	sup.wait(&sl.exited, &st.done, &s.gone)
+	if s.gone.Fired() && !sl.exited.Fired() && !st.done.Fired() {
+		// The shell died under the call (the command may have killed it);
+		// the command itself may still be running, orphaned.
+		signalGroup(sl.pid, syscall.SIGKILL)
+	}
+	finishGroup(sl.pid, out, c)
+	if !st.done.Fired() {
+		// The child's exit report, if any, is in its status FIFO; its writers
+		// are gone now, so EOF is near unless something escaped the group.
+		limit, release := c.timers.Till(c.grace)
+		st.eof.WaitTill(limit)
+		release()
+	}
+	sl.s.Close()
+	st.wg.Wait()
+
+	if st.failed != "" {
+		return nil, setupFailure(st.failed, c.req)
+	}
+	r := &Result{Session: s.spec.name, PID: sl.pid}
+	switch {
+	case st.done.Fired():
+		r.ExitCode = st.rc
+	case sl.exited.Fired():
+		r.ExitCode, r.Signal = decodeStatus(sl.rc, st.exit)
+	default:
+		r.ExitCode, r.SessionLost = -1, true
+		r.Message = fmt.Sprintf("the session's shell died during the call (%v)", s.exitErr)
+	}
+	sup.finish(r)
+	return r, nil
+}
+
+// job encodes a call for the child: NUL-terminated fields, read with
+// `mapfile -d ”`. See __mt_setup in session.bash.
+func (s *bashShell) job(req *Request, env map[string]string, dir string, stdin *os.File) []byte {
+	kind := "s"
+	payload := []string{req.Script}
+	if len(req.Argv) > 0 {
+		kind, payload = "x", req.Argv
+		if s.internal[req.Argv[0]] {
+			kind = "a"
+		}
+	}
+	if dir == s.cwd {
+		dir = ""
+	}
+	in := ""
+	if stdin != nil {
+		in = strconv.Itoa(int(stdin.Fd()))
+	}
+	unset, set := s.env.ops(env)
+	var b []byte
+	field := func(v string) { b = append(append(b, v...), 0) }
+	field(kind)
+	field(dir)
+	field(in)
+	field(strconv.Itoa(len(unset)))
+	for _, k := range unset {
+		field(k)
+	}
+	field(strconv.Itoa(len(set)))
+	for _, kv := range set {
+		field(kv)
+	}
+	for _, p := range payload {
+		field(p)
+	}
+	return b
+}
+
+// callStatus is what a child reports on its private status FIFO: "done RC"
+// when the command finished normally (the call ends there, before the child
+// has even exited), "exit RC" from its exit trap when it ended through exit,
+// errexit or a fatal signal, or "fail N what" when it could not set the call
+// up.
+type callStatus struct {
+	done   signals.Signal
+	rc     int
+	exit   int // -1: no exit report
+	failed string
+	eof    signals.Signal
+	wg     sync.WaitGroup
+}
+
+func readCallStatus(f *os.File) *callStatus {
+	st := &callStatus{exit: -1}
+	st.wg.Add(1)
+	go func() {
+		defer st.wg.Done()
+		defer st.eof.Go()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			switch {
+			case len(fields) == 2 && fields[0] == "exit" && st.exit < 0:
+				st.exit, _ = strconv.Atoi(fields[1])
+			case len(fields) == 2 && fields[0] == "done" && !st.done.Fired():
+				if rc, err := strconv.Atoi(fields[1]); err == nil {
+					st.rc = rc
+					st.done.Go()
+				}
+			case len(fields) >= 3 && fields[0] == "fail" && !st.done.Fired():
+				st.failed = fields[2]
+				st.done.Go()
+			}
+		}
+	}()
+	return st
+}
+
+// setupFailure turns a child's "fail" report into the caller's error.
+func setupFailure(what string, req *Request) error {
+	switch what {
+	case "cwd":
+		field, dir := "cwd", req.Dir
+		if dir == "" {
+			field, dir = "base_cwd", req.BaseDir
+		}
+		return &RequestError{Field: field, Kind: NotFound, Problem: fmt.Sprintf("cannot change to directory %q", dir)}
+	case "stdin":
+		return &RequestError{Field: "stdin", Kind: Invalid, Problem: "the command's input could not be opened"}
+	}
+	return fmt.Errorf("call setup failed: %s", what)
+}
+
+// decodeStatus turns the shell's view of a child's end into an exit code or
+// a signal. The shell's $? is 128+N both for death by signal N and for
+// `exit 128+N`. The child's exit trap reports the status it exits with; a
+// child killed by a signal either runs no trap (SIGKILL) or runs it with the
+// status of its last command, which is not 128+N unless that command also
+// ended so. So: a report equal to rc means an exit; anything else above 128
+// means a signal. (A command that replaces the exit trap loses the report,
+// and its exits with 129..192 read as signals.)
+func decodeStatus(rc, exitReport int) (int, syscall.Signal) {
+	if rc <= 128 || rc > 128+64 || exitReport == rc {
+		return rc, 0
+	}
+	return -1, syscall.Signal(rc - 128)
+}
+
+// outputs tracks the two output pumps of a call.
+type outputs struct {
+	done signals.Signal
+	left atomic.Int32
+	o, e *os.File
+}
+
+func startPumps(o, e *os.File, stdout, stderr io.Writer) *outputs {
+	out := &outputs{o: o, e: e}
+	out.left.Store(2)
+	pump := func(f *os.File, w io.Writer) {
+		pumpOut(f, w)
+		if out.left.Add(-1) == 0 {
+			out.done.Go()
+		}
+	}
+	go pump(o, stdout)
+	go pump(e, stderr)
+	return out
+}
+
+// abandon stops reading: a process that escaped the call's process group
+// still holds the pipes. It gets EPIPE or SIGPIPE when it next writes.
+func (o *outputs) abandon() {
+	o.o.Close()
+	o.e.Close()
+	o.done.Wait()
+}
+
+// finishGroup ends what a call left behind once its main process has ended
+// (C5): SIGTERM to its process group, time to go until the output is
+// complete or the kill grace passes, SIGKILL to what is left, and if the
+// output still does not end, a process outside the group holds it and the
+// pool stops reading.
+func finishGroup(pgid int, out *outputs, c *call) {
+	if signalGroup(pgid, syscall.SIGTERM) {
+		if !out.done.Fired() {
+			limit, release := c.timers.Till(c.grace)
+			out.done.WaitTill(limit)
+			release()
+		}
+		signalGroup(pgid, syscall.SIGKILL)
+	}
+	if !out.done.Fired() {
+		limit, release := c.timers.Till(c.grace)
+		ok := out.done.WaitTill(limit)
+		release()
+		if !ok {
+			out.abandon()
+		}
+	}
+}

@@ -1,0 +1,193 @@
+//go:build linux
+
+package pool
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/mothreads/mothreads/signals"
+)
+
+// stickyState tracks the calls of a sticky session, whose commands run in
+// the session's shell itself, so that state persists from call to call.
+type stickyState struct {
+	mu    sync.Mutex
+	calls map[int]*stickyCall
+}
+
+type stickyCall struct {
+	started signals.Signal
+	done    signals.Signal
+	rc      int
+	failed  string
+}
+
+func (st *stickyState) get(n int) *stickyCall {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.calls == nil {
+		st.calls = map[int]*stickyCall{}
+	}
+	sc := st.calls[n]
+	if sc == nil {
+		sc = &stickyCall{}
+		st.calls[n] = sc
+	}
+	return sc
+}
+
+func (st *stickyState) drop(n int) {
+	st.mu.Lock()
+	delete(st.calls, n)
+	st.mu.Unlock()
+}
+
+// event routes "start N", "done N RC" and "fail N what" lines.
+func (st *stickyState) event(line string) {
+	f := strings.Fields(line)
+	if len(f) < 2 {
+		return
+	}
+	n, err := strconv.Atoi(f[1])
+	if err != nil {
+		return
+	}
+	sc := st.get(n)
+	switch f[0] {
+	case "start":
+		sc.started.Go()
+	case "done":
+		if len(f) > 2 {
+			sc.rc, _ = strconv.Atoi(f[2])
+		}
+		sc.started.Go()
+		sc.done.Go()
+	case "fail":
+		if len(f) > 2 {
+			sc.failed = f[2]
+		}
+		sc.started.Go()
+		sc.done.Go()
+	}
+}
+
+// runSticky runs a call in the sticky session's own shell. The session's
+// directory and environment change only when the call says so explicitly
+// (Dir, Env); its base directory and environment applied when the session
+// was created. A timeout or cancel kills the whole session: its state is
+// lost, and the result says so.
+func (s *bashShell) runSticky(c *call) (*Result, error) {
+	s.mu.Lock()
+	n := s.next
+	s.next++
+	s.mu.Unlock()
+	sl, err := newSlot(n)
+	if err != nil {
+		return nil, err
+	}
+	defer sl.close()
+
+	dir := ""
+	if c.req.Dir != "" {
+		if dir, err = resolveDir(&Request{Dir: c.req.Dir}, s.cwd); err != nil {
+			return nil, err
+		}
+	}
+	var stdin, stdinKeep *os.File
+	inFD := 0
+	if c.req.Stdin != nil {
+		if stdin, stdinKeep, err = stdinPipe(); err != nil {
+			return nil, err
+		}
+		defer stdinKeep.Close()
+		inFD = int(stdinKeep.Fd())
+	}
+	set := envMapList(c.req.Env)
+	kind, payload := "s", []string{c.req.Script}
+	if len(c.req.Argv) > 0 {
+		kind, payload = "a", c.req.Argv
+	}
+	var b []byte
+	field := func(v string) { b = append(append(b, v...), 0) }
+	field(kind)
+	field(dir)
+	field("")
+	field("0")
+	field(strconv.Itoa(len(set)))
+	for _, kv := range set {
+		field(kv)
+	}
+	for _, p := range payload {
+		field(p)
+	}
+	if err := sl.writeJob(b); err != nil {
+		return nil, err
+	}
+
+	sc := s.sticky.get(n)
+	defer s.sticky.drop(n)
+	out := startPumps(sl.o, sl.e, c.req.Stdout, c.req.Stderr)
+	sl.o, sl.e = nil, nil
+	if _, err := fmt.Fprintf(s.control, "%d %d %d %d %d\n", n, sl.o.Fd(), sl.e.Fd(), sl.j.Fd(), inFD); err != nil {
+		out.abandon()
+		return nil, fmt.Errorf("%s: control pipe: %w", s.spec.name, err)
+	}
+	if !sc.started.WaitTill(&s.gone) {
+		out.abandon()
+		return nil, fmt.Errorf("%s: the sticky session's shell has exited (%v)", s.spec.name, s.exitErr)
+	}
+	if sc.failed != "" {
+		out.abandon()
+		return nil, setupFailure(sc.failed, c.req)
+	}
+	c.markStarted(s.spec.name, 0)
+	if stdin != nil {
+		go pumpIn(stdin, c.req.Stdin)
+	}
+	sid := s.pid()
+	sup := &supervisor{
+		c: c,
+		kill: func(sig syscall.Signal) {
+			killSession(sid, sig)
+		},
+		deliver: func(sig syscall.Signal) {
+			for _, pid := range sessionMembers(sid) {
+				if pid != sid {
+					syscall.Kill(pid, sig)
+				}
+			}
+		},
+	}
+	sup.wait(&sc.done, &s.gone)
+	limit, release := c.timers.Till(c.grace)
+	if !out.done.WaitTill(limit) {
+		out.abandon()
+	}
+	release()
+
+	r := &Result{Session: s.spec.name, PID: sid}
+	switch {
+	case sc.done.Fired():
+		r.ExitCode = sc.rc
+	case s.exitErr == nil || isExit(s.exitErr):
+		r.ExitCode = exitCode(s.exitErr)
+		r.Message = "the sticky session ended: its shell exited"
+	default:
+		r.ExitCode, r.SessionLost = -1, true
+		r.Message = fmt.Sprintf("the sticky session ended: its shell died (%v)", s.exitErr)
+	}
+	if sup.killed {
+		r.Message = joinMessage(r.Message, "the sticky session was killed and its state is lost")
+	}
+	sup.finish(r)
+	return r, nil
+}
+
+// envMapList returns the valid KEY=VALUE entries of list, sorted, a later
+// entry winning.
+func envMapList(list []string) []string { return environ(envMap(list)) }

@@ -1,0 +1,161 @@
+package pool
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+)
+
+// Config is a pool's policy. The zero value is usable: bash, no init script,
+// no warm sessions, and the defaults below.
+type Config struct {
+	// Shell is the shell to run sessions with: a path or a name looked up in
+	// PATH. Default "bash" ("cmd.exe" on Windows). Bash 4.4 or newer gets
+	// warm sessions; any other POSIX shell runs each call as a fresh
+	// `SHELL -c` process, which works but gains nothing from warmth.
+	Shell string
+	// Init is a script every new session runs once before serving calls (a
+	// virtualenv, nvm, `module load`). Its environment, functions, aliases
+	// and options are what every call sees. If it fails, the session fails
+	// to start, with its output in the error.
+	Init string
+	// Env is the environment sessions start with; nil means the process's.
+	Env []string
+	// Dir is the directory sessions start in; empty means the process's.
+	Dir string
+	// RuntimeDir is where per-session private directories (mode 0700) are
+	// made. Empty means $XDG_RUNTIME_DIR, else /dev/shm, else os.TempDir():
+	// every call makes and removes a few FIFOs there, which costs several
+	// times more on a disk file system than on a tmpfs.
+	RuntimeDir string
+
+	// MinIdle sessions are kept started and idle, ready for calls.
+	MinIdle int
+	// MaxSessions bounds the sessions, busy or idle, sticky ones included.
+	// Zero means max(4, 2*GOMAXPROCS).
+	MaxSessions int
+	// MaxUses recycles a session after that many calls; zero means never.
+	MaxUses int
+	// MaxAge recycles a session older than that, once idle; zero means never.
+	MaxAge time.Duration
+	// IdleTimeout stops sessions idle longer than that beyond MinIdle, and
+	// sticky sessions unused that long; zero means never.
+	IdleTimeout time.Duration
+	// QueueTimeout bounds how long a call waits for a free session when all
+	// are busy and the pool is at MaxSessions. Zero means 30s.
+	QueueTimeout time.Duration
+	// DefaultTimeout bounds calls that set no timeout; zero means none.
+	DefaultTimeout time.Duration
+	// KillGrace is the time between SIGTERM and SIGKILL when a call is timed
+	// out or cancelled, and for leftovers at the end of a call. Zero means 2s.
+	KillGrace time.Duration
+	// DrainTimeout is how long Stop lets in-flight calls finish before
+	// cancelling them. Zero means 10s.
+	DrainTimeout time.Duration
+	// StartTimeout bounds a session's start, init script included. Zero
+	// means 60s.
+	StartTimeout time.Duration
+
+	// Limits on requests.
+	Limits Limits
+}
+
+// Limits bound what one request may carry.
+type Limits struct {
+	// MaxRequestBytes bounds the sum of the sizes of the script, arguments,
+	// environment entries and paths. Zero means 4 MiB.
+	MaxRequestBytes int
+}
+
+// Config defaults.
+const (
+	DefaultQueueTimeout    = 30 * time.Second
+	DefaultKillGrace       = 2 * time.Second
+	DefaultDrainTimeout    = 10 * time.Second
+	DefaultStartTimeout    = 60 * time.Second
+	DefaultMaxRequestBytes = 4 << 20
+)
+
+// normalized returns c with defaults applied, or an error naming the first
+// invalid field.
+func (c Config) normalized() (Config, error) {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"min_idle", c.MinIdle}, {"max_sessions", c.MaxSessions}, {"max_uses", c.MaxUses}, {"max_request_bytes", c.Limits.MaxRequestBytes}} {
+		if f.v < 0 {
+			return c, fmt.Errorf("config %s: negative value %d", f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"max_age", c.MaxAge}, {"idle_timeout", c.IdleTimeout}, {"queue_timeout", c.QueueTimeout},
+		{"default_timeout", c.DefaultTimeout}, {"kill_grace", c.KillGrace}, {"drain_timeout", c.DrainTimeout},
+		{"start_timeout", c.StartTimeout}} {
+		if f.v < 0 {
+			return c, fmt.Errorf("config %s: negative duration %v", f.name, f.v)
+		}
+	}
+	if c.Shell == "" {
+		c.Shell = defaultShell
+	}
+	if c.Env == nil {
+		c.Env = os.Environ()
+	}
+	if c.Dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return c, fmt.Errorf("config dir: %w", err)
+		}
+		c.Dir = wd
+	}
+	if c.RuntimeDir == "" {
+		c.RuntimeDir = defaultRuntimeDir()
+	}
+	if c.MaxSessions == 0 {
+		c.MaxSessions = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if c.MinIdle > c.MaxSessions {
+		return c, fmt.Errorf("config min_idle: %d is over max_sessions %d", c.MinIdle, c.MaxSessions)
+	}
+	c.QueueTimeout = orDefault(c.QueueTimeout, DefaultQueueTimeout)
+	c.KillGrace = orDefault(c.KillGrace, DefaultKillGrace)
+	c.DrainTimeout = orDefault(c.DrainTimeout, DefaultDrainTimeout)
+	c.StartTimeout = orDefault(c.StartTimeout, DefaultStartTimeout)
+	if c.Limits.MaxRequestBytes == 0 {
+		c.Limits.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	return c, nil
+}
+
+// defaultRuntimeDir prefers a memory file system for session directories.
+func defaultRuntimeDir() string {
+	for _, d := range []string{os.Getenv("XDG_RUNTIME_DIR"), "/dev/shm"} {
+		if d == "" {
+			continue
+		}
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() && writable(d) {
+			return d
+		}
+	}
+	return os.TempDir()
+}
+
+func writable(dir string) bool {
+	f, err := os.CreateTemp(dir, ".mothreads-probe-")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}

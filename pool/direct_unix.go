@@ -1,0 +1,278 @@
+//go:build unix
+
+package pool
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/creack/pty"
+	"github.com/mothreads/mothreads/signals"
+)
+
+// directCmd is a command the pool starts itself rather than through a
+// session's shell: external programs in argv form (a shell would only fork
+// and exec them anyway, and Go's vfork-based spawn is the cheapest way to do
+// that), calls with a terminal (which need a session of their own), and
+// every call of a shell that has no warm protocol.
+type directCmd struct {
+	argv []string
+	env  map[string]string
+	dir  string
+}
+
+// runDirect spawns cmd as the call's main process, in a new session (its
+// process group, which the pool kills at the end), with the session's
+// environment, and drives it to its end.
+func runDirect(c *call, spec *shellSpec, d directCmd) (*Result, error) {
+	path, err := lookPath(d.argv[0], d.env["PATH"], d.dir)
+	if err != nil {
+		return nil, err
+	}
+	env := d.env
+	env["_"] = path // as bash sets it for the programs it runs
+	cmd := &exec.Cmd{Path: path, Args: d.argv, Env: environ(env), Dir: d.dir}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	if c.req.TTY != nil {
+		return runTerminal(c, spec, cmd)
+	}
+
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("stdout pipe: %w", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, fmt.Errorf("stderr pipe: %w", err)
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	var inW *os.File
+	if c.req.Stdin != nil {
+		inR, w, err := os.Pipe()
+		if err != nil {
+			outR.Close()
+			outW.Close()
+			errR.Close()
+			errW.Close()
+			return nil, fmt.Errorf("stdin pipe: %w", err)
+		}
+		cmd.Stdin, inW = inR, w
+		defer inR.Close()
+	}
+	err = spec.spawner.start(cmd)
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		if inW != nil {
+			inW.Close()
+		}
+		return nil, startError(d.argv[0], err)
+	}
+	pid := cmd.Process.Pid
+	spec.reaper.watch(pid)
+	defer spec.reaper.forget(pid)
+	c.markStarted(spec.name, pid)
+	out := startPumps(outR, errR, c.req.Stdout, c.req.Stderr)
+	if inW != nil {
+		go pumpIn(inW, c.req.Stdin)
+	}
+
+	var exited signals.Signal
+	go func() {
+		cmd.Wait()
+		exited.Go()
+	}()
+	sup := &supervisor{c: c, pgid: pid}
+	sup.wait(&exited)
+	finishGroup(pid, out, c)
+
+	r := &Result{Session: spec.name, PID: pid}
+	r.ExitCode, r.Signal, r.CoreDumped = waitStatus(cmd.ProcessState)
+	sup.finish(r)
+	return r, nil
+}
+
+// runTerminal runs cmd on a new pseudo-terminal as its controlling terminal.
+// Both output streams arrive on the terminal, so on Stdout.
+func runTerminal(c *call, spec *shellSpec, cmd *exec.Cmd) (*Result, error) {
+	size := c.req.TTY
+	master, tty, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("open pty: %w", err)
+	}
+	defer master.Close()
+	if err := pty.Setsize(master, &pty.Winsize{Rows: size.Rows, Cols: size.Cols}); err != nil {
+		tty.Close()
+		return nil, fmt.Errorf("pty size: %w", err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0, Pdeathsig: syscall.SIGKILL}
+	err = spec.spawner.start(cmd)
+	tty.Close()
+	if err != nil {
+		return nil, startError(cmd.Args[0], err)
+	}
+	pid := cmd.Process.Pid
+	spec.reaper.watch(pid)
+	defer spec.reaper.forget(pid)
+	c.markStarted(spec.name, pid)
+
+	var out signals.Signal
+	go func() {
+		defer out.Go()
+		pumpOut(io.NopCloser(ptyReader{master}), c.req.Stdout)
+	}()
+	if c.req.Stdin != nil {
+		go func() {
+			buf := make([]byte, chunkSize)
+			for {
+				n, err := c.req.Stdin.Read(buf)
+				if n > 0 {
+					if _, werr := master.Write(buf[:n]); werr != nil {
+						return
+					}
+				}
+				if err != nil {
+					// End of input on a terminal is the EOF character.
+					master.Write([]byte{4})
+					return
+				}
+			}
+		}()
+	}
+	var exited signals.Signal
+	go func() {
+		cmd.Wait()
+		exited.Go()
+	}()
+	sup := &supervisor{
+		c:      c,
+		pgid:   pid,
+		resize: func(ws WindowSize) { pty.Setsize(master, &pty.Winsize{Rows: ws.Rows, Cols: ws.Cols}) },
+		// A terminal session may hold several process groups (job control).
+		kill: func(sig syscall.Signal) { signalGroup(pid, sig); killSession(pid, sig) },
+	}
+	sup.wait(&exited)
+	// Whatever the session leader left on the terminal is killed; then the
+	// output drains, and the terminal closes.
+	killSession(pid, syscall.SIGKILL)
+	limit, release := c.timers.Till(c.grace)
+	out.WaitTill(limit)
+	release()
+	master.Close()
+	out.Wait()
+
+	r := &Result{Session: spec.name, PID: pid}
+	r.ExitCode, r.Signal, r.CoreDumped = waitStatus(cmd.ProcessState)
+	sup.finish(r)
+	return r, nil
+}
+
+// ptyReader turns the EIO that Linux returns on a master once every slave
+// side is closed into EOF.
+type ptyReader struct{ f *os.File }
+
+func (p ptyReader) Read(b []byte) (int, error) {
+	n, err := p.f.Read(b)
+	if err != nil && errors.Is(err, syscall.EIO) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func waitStatus(ps *os.ProcessState) (int, syscall.Signal, bool) {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if !ok {
+		return ps.ExitCode(), 0, false
+	}
+	if ws.Signaled() {
+		return -1, ws.Signal(), ws.CoreDump()
+	}
+	return ws.ExitStatus(), 0, false
+}
+
+// lookPath resolves a command name the way a shell does: a name with a slash
+// is a path (relative to dir), anything else is searched in path.
+func lookPath(name, path, dir string) (string, error) {
+	notFound := func(why string) error {
+		return &RequestError{Field: "argv[0]", Kind: NotFound, Problem: fmt.Sprintf("%s: %s", name, why)}
+	}
+	if strings.Contains(name, "/") {
+		p := name
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if err := executable(p); err != nil {
+			return "", notFound(err.Error())
+		}
+		return p, nil
+	}
+	for _, d := range filepath.SplitList(path) {
+		if d == "" {
+			d = "."
+		}
+		p := filepath.Join(d, name)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if executable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", notFound("command not found")
+}
+
+func executable(p string) error {
+	fi, err := os.Stat(p)
+	switch {
+	case err != nil:
+		return errors.Unwrap(err)
+	case fi.IsDir():
+		return errors.New("is a directory")
+	case fi.Mode()&0o111 == 0:
+		return errors.New("permission denied")
+	}
+	return nil
+}
+
+func startError(name string, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) && errors.Is(pe.Err, syscall.ENOENT) {
+		return &RequestError{Field: "argv[0]", Kind: NotFound, Problem: name + ": command not found", Err: err}
+	}
+	return fmt.Errorf("start %s: %w", name, err)
+}
+
+// resolveDir returns the directory a call runs in: Dir, else BaseDir, else
+// the session's, made absolute against the session's. A directory that does
+// not exist is a NotFound error naming the field.
+func resolveDir(req *Request, sessionDir string) (string, error) {
+	field, dir := "cwd", req.Dir
+	if dir == "" {
+		field, dir = "base_cwd", req.BaseDir
+	}
+	if dir == "" {
+		return sessionDir, nil
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(sessionDir, dir)
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return "", &RequestError{Field: field, Kind: NotFound, Problem: fmt.Sprintf("directory %q does not exist", dir), Err: err}
+	case !fi.IsDir():
+		return "", &RequestError{Field: field, Kind: NotFound, Problem: fmt.Sprintf("%q is not a directory", dir)}
+	}
+	return dir, nil
+}

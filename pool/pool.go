@@ -1,0 +1,299 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mothreads/mothreads/signals"
+	"github.com/mothreads/mothreads/threads"
+)
+
+// Pool keeps warm shell sessions and runs calls in them, one call per
+// session at a time. Create it with New; stop it by stopping its thread (or
+// its parent's), or with Close. Its methods are safe for concurrent use.
+type Pool struct {
+	cfg     Config
+	kind    driverKind
+	shell   string // resolved path
+	version string
+	thread  *threads.Thread
+	log     *slog.Logger
+	timers  signals.Timers // call timeouts: never fired early by a shutdown
+	spawner *spawner
+	reaper  *reaper
+	stats   stats
+	nextID  atomic.Uint64
+
+	mu             sync.Mutex
+	closed         bool
+	sessions       map[*session]struct{}
+	idle           []*session // oldest first
+	starting       int
+	waiters        []*waiter // FIFO
+	sticky         map[string]*stickySession
+	inflight       int
+	drained        signals.Signal  // fired when closed and no call is in flight
+	changed        *signals.Signal // fired (and replaced) when a session becomes idle
+	kick           chan struct{}   // wakes the keeper
+	sessionN       int
+	startingSticky int
+}
+
+// New starts a pool as a child thread of parent named "pool", and starts
+// cfg.MinIdle sessions in the background. It fails if cfg is invalid or the
+// shell cannot be found.
+func New(parent *threads.Thread, cfg Config) (*Pool, error) {
+	cfg, err := cfg.normalized()
+	if err != nil {
+		return nil, err
+	}
+	path, kind, version, err := probeShell(cfg.Shell)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{
+		cfg: cfg, kind: kind, shell: path, version: version,
+		sessions: map[*session]struct{}{},
+		sticky:   map[string]*stickySession{},
+		changed:  signals.New(),
+		kick:     make(chan struct{}, 1),
+	}
+	p.spawner = newSpawner()
+	if p.reaper, err = startReaper(p.spawner, path, parent.Logger()); err != nil {
+		p.spawner.stop()
+		return nil, err
+	}
+	started := make(chan struct{})
+	p.thread = threads.Go(parent, "pool", func(t *threads.Thread) error {
+		p.log = t.Logger()
+		close(started)
+		return p.body(t)
+	}, threads.StopTimeout(cfg.DrainTimeout+3*cfg.KillGrace+5*time.Second))
+	<-started
+	return p, nil
+}
+
+// Thread returns the pool's thread: stop it to stop the pool.
+func (p *Pool) Thread() *threads.Thread { return p.thread }
+
+// Close stops the pool in order (see Stop on its thread) and waits for it.
+func (p *Pool) Close() error {
+	p.thread.Stop()
+	return p.thread.Join()
+}
+
+// body is the pool thread: it keeps sessions warm until asked to stop, then
+// shuts down in order: no new calls, in-flight calls drain until
+// DrainTimeout (or the tree is forced), the rest are cancelled, sessions
+// stop, the reaper and spawner go last.
+func (p *Pool) body(t *threads.Thread) error {
+	keeper := threads.Go(t, "keeper", p.keep)
+	t.PleaseStop().Wait()
+
+	p.mu.Lock()
+	p.closed = true
+	waiters := p.waiters
+	p.waiters = nil
+	if p.inflight == 0 {
+		p.drained.Go()
+	}
+	p.mu.Unlock()
+	for _, w := range waiters {
+		w.fail(&RequestError{Kind: Unavailable, Problem: "the pool is shutting down", Err: ErrClosed})
+	}
+
+	drain, release := (*signals.Timers)(nil).Till(p.cfg.DrainTimeout)
+	if !p.drained.WaitTill(signals.Or(drain, t.Forced())) {
+		p.log.Info("drain deadline passed: cancelling in-flight calls", "in_flight", p.inFlight())
+		p.cancelAll("cancelled: the pool is shutting down")
+	}
+	release()
+	p.drained.Wait()
+	keeper.Join()
+
+	p.mu.Lock()
+	all := make([]*session, 0, len(p.sessions))
+	for s := range p.sessions {
+		all = append(all, s)
+	}
+	p.mu.Unlock()
+	for _, s := range all {
+		s.thread.Stop()
+	}
+	for _, s := range all {
+		s.thread.Join()
+	}
+	p.reaper.close()
+	p.spawner.stop()
+	p.timers.Stop()
+	p.log.Info("pool stopped", "calls", p.stats.started.Load())
+	return nil
+}
+
+func (p *Pool) inFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inflight
+}
+
+// Run runs req to completion and returns how it ended. Cancelling ctx
+// cancels the call (C6): its process group gets SIGTERM, then SIGKILL after
+// the kill grace. An error means the call produced no result: the request
+// was refused (a *RequestError: invalid, not found, busy, unavailable) or
+// its session failed under it. The call runs on the calling goroutine,
+// registered as a thread of its session.
+func (p *Pool) Run(ctx context.Context, req *Request) (*Result, error) {
+	c, sess, err := p.begin(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	_, unregister := sess.thread.Register(fmt.Sprintf("call-%d", c.id))
+	defer unregister()
+	return p.execute(sess, c)
+}
+
+// Start queues req, waits until its command has started, and returns a
+// handle to signal, resize, cancel or wait for it. Cancelling ctx cancels
+// the call at any phase.
+func (p *Pool) Start(ctx context.Context, req *Request) (*Call, error) {
+	c, sess, err := p.begin(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := &callOutcome{}
+	task := threads.GoValue(sess.thread, fmt.Sprintf("call-%d", c.id), func(*threads.Thread) (*Result, error) {
+		out.r, out.err = p.execute(sess, c)
+		return out.r, nil
+	})
+	select {
+	case <-c.started.Done():
+	case <-task.Stopped().Done():
+	}
+	if !c.started.Fired() {
+		if _, perr := task.Join(); perr != nil {
+			return nil, perr
+		}
+		return nil, out.err
+	}
+	return &Call{c: c, task: task, out: out}, nil
+}
+
+// begin validates req and queues it for a session.
+func (p *Pool) begin(ctx context.Context, req *Request) (*call, *session, error) {
+	queued := time.Now()
+	if err := req.validate(p.cfg.Limits); err != nil {
+		p.stats.rejected.Add(1)
+		return nil, nil, err
+	}
+	c := &call{
+		id: p.nextID.Add(1), req: req, queued: queued,
+		timeout: req.Timeout, grace: req.KillGrace, timers: &p.timers,
+		ctl: make(chan control, 8),
+	}
+	if c.timeout == 0 {
+		c.timeout = p.cfg.DefaultTimeout
+	}
+	if c.grace == 0 {
+		c.grace = p.cfg.KillGrace
+	}
+	c.stopWatch = c.watchContext(ctx)
+	sess, err := p.acquire(c)
+	if err != nil {
+		c.stopWatch()
+		p.stats.rejected.Add(1)
+		return nil, nil, err
+	}
+	p.stats.queueWait(time.Since(queued))
+	p.stats.started.Add(1)
+	return c, sess, nil
+}
+
+// execute runs c on sess and releases the session. If the session's shell
+// turned out to be dead before the command started, the call moves to
+// another session once: nothing of it has run.
+func (p *Pool) execute(sess *session, c *call) (*Result, error) {
+	defer c.stopWatch()
+	for attempt := 0; ; attempt++ {
+		r, err := sess.sh.run(c)
+		if r != nil {
+			r.Queued, r.Started, r.Finished = c.queued, c.startedAt, time.Now()
+		}
+		p.release(sess, c, r, err)
+		if err == nil || c.started.Fired() || attempt > 0 || isRequestError(err) {
+			return r, err
+		}
+		p.log.Warn("session failed before the call started; retrying on another", "session", sess.name, "err", err)
+		if sess, err = p.acquire(c); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// WaitWarm waits until MinIdle sessions (at least one) are idle and ready
+// to start a call at once, or ctx is done. A daemon can use it to report
+// itself serving only once warm; benchmarks use it to measure a call that
+// arrives at an idle pool.
+func (p *Pool) WaitWarm(ctx context.Context) error {
+	done, stop := signals.FromContext(ctx)
+	defer stop()
+	want := max(p.cfg.MinIdle, 1)
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return errClosed
+		}
+		changed := p.changed
+		var ready []*signals.Signal
+		for _, s := range p.idle {
+			ready = append(ready, s.sh.ready())
+		}
+		if len(ready) < want && len(p.sessions) < p.cfg.MaxSessions {
+			p.kickKeeper()
+		}
+		p.mu.Unlock()
+		if len(ready) >= want {
+			if signals.And(ready...).WaitTill(done) {
+				return nil
+			}
+			return ctx.Err()
+		}
+		if !changed.WaitTill(done) {
+			return ctx.Err()
+		}
+	}
+}
+
+// callOutcome is what a call thread produced, set before the thread stops.
+type callOutcome struct {
+	r   *Result
+	err error
+}
+
+// cancelAll cancels every call in flight.
+func (p *Pool) cancelAll(why string) {
+	p.mu.Lock()
+	var calls []*call
+	for s := range p.sessions {
+		if s.current != nil {
+			calls = append(calls, s.current)
+		}
+	}
+	p.mu.Unlock()
+	for _, c := range calls {
+		c.cancelWith(why)
+	}
+}
+
+// errClosed is returned to calls that arrive after the pool closed.
+var errClosed = &RequestError{Kind: Unavailable, Problem: "the pool is shutting down", Err: ErrClosed}
+
+func isRequestError(err error) bool {
+	var re *RequestError
+	return errors.As(err, &re)
+}

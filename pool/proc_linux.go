@@ -1,0 +1,95 @@
+package pool
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// sessionMembers returns the pids of the processes whose session id is sid,
+// by scanning /proc. It is for cleanup paths (a session stopping, a command
+// that escaped its process group), never for the per-call fast path.
+func sessionMembers(sid int) []int {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	var out []int
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil {
+			continue
+		}
+		if s, ok := procSession(pid); ok && s == sid {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// procSession reads the session id of pid from /proc/pid/stat.
+func procSession(pid int) (int, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) may hold spaces and parentheses; the
+	// fields after its closing parenthesis are: state ppid pgrp session.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 4 {
+		return 0, false
+	}
+	s, err := strconv.Atoi(f[3])
+	return s, err == nil
+}
+
+// killSession sends sig to every process in session sid until none is left
+// or rounds run out (processes may fork while being killed). It returns how
+// many processes it signalled in all.
+func killSession(sid int, sig syscall.Signal) int {
+	total := 0
+	for range 5 {
+		pids := sessionMembers(sid)
+		if len(pids) == 0 {
+			break
+		}
+		for _, pid := range pids {
+			if syscall.Kill(pid, sig) == nil {
+				total++
+			}
+		}
+	}
+	return total
+}
+
+// privateMemory returns the private memory (clean + dirty, in bytes) of pid,
+// from /proc/pid/smaps_rollup, or 0 if unknown.
+func privateMemory(pid int) int64 {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var kb int64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "Private_Clean:") || strings.HasPrefix(line, "Private_Dirty:") {
+			fields := strings.Fields(line)
+			if len(fields) >= 2 {
+				n, _ := strconv.ParseInt(fields[1], 10, 64)
+				kb += n
+			}
+		}
+	}
+	return kb * 1024
+}

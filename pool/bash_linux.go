@@ -5,6 +5,7 @@ package pool
 import (
 	"bufio"
 	"bytes"
+	"context"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -18,6 +19,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/mothreads/mothreads/signals"
 )
@@ -40,9 +43,10 @@ type bashShell struct {
 	directOK bool            // init changed neither umask nor limits: externals may be spawned directly
 	version  string
 
-	gone     signals.Signal // the shell process has exited
-	initDone chan int       // the init script's status
-	exitErr  error          // from cmd.Wait, set before gone fires
+	gone       signals.Signal // the shell has exited and its status lines are routed
+	statusDone signals.Signal // readStatus reached the end of the status pipe
+	initDone   chan int       // the init script's status
+	exitErr    error          // from cmd.Wait, set before gone fires
 
 	mu       sync.Mutex
 	slots    map[int]*slot
@@ -139,6 +143,11 @@ func (s *bashShell) launch() error {
 	go s.readDiagnostics(diagR)
 	go func() {
 		s.exitErr = cmd.Wait()
+		// Lines the shell wrote before it died may still be in the pipe:
+		// route them first (bounded: an orphaned child may hold the pipe).
+		limit, release := (*signals.Timers)(nil).Till(time.Second)
+		s.statusDone.WaitTill(limit)
+		release()
 		s.gone.Go()
 	}()
 	return nil
@@ -210,10 +219,15 @@ func (s *bashShell) readInfo() error {
 // readStatus reads the shell's status lines until the pipe closes, and
 // routes each to the slot (or sticky call) it concerns.
 func (s *bashShell) readStatus() {
+	defer s.statusDone.Go()
 	defer s.status.Close()
 	sc := bufio.NewScanner(s.status)
 	sc.Buffer(make([]byte, 4096), 1<<20)
+	debug := s.log.Enabled(context.Background(), slog.LevelDebug)
 	for sc.Scan() {
+		if debug {
+			s.log.Debug("status", "line", sc.Text())
+		}
 		s.statusLine(sc.Text())
 	}
 }
@@ -308,6 +322,17 @@ func (s *bashShell) announceSlots() error {
 }
 
 func (s *bashShell) pid() int { return s.cmd.Process.Pid }
+
+// alive reports whether the shell process has not exited, without reaping
+// it; unlike gone, it knows at once.
+func (s *bashShell) alive() bool {
+	if s.gone.Fired() {
+		return false
+	}
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, s.pid(), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	return err == nil && info.Signo == 0 // nothing to report: still running
+}
 
 func (s *bashShell) ready() *signals.Signal {
 	s.mu.Lock()

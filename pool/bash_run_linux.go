@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mothreads/mothreads/signals"
 )
 
@@ -61,6 +63,11 @@ func (s *bashShell) runSlot(c *call, env map[string]string, dir string) (*Result
 	if sl.failed != "" {
 		return nil, fmt.Errorf("%s: slot %d failed: %s", s.spec.name, sl.n, sl.failed)
 	}
+	if !s.alive() {
+		// Its shell died since the last call (which may have killed it): the
+		// pool moves the call to another session.
+		return nil, fmt.Errorf("%s: the shell has exited", s.spec.name)
+	}
 	s.mu.Lock()
 	delete(s.slots, sl.n)
 	s.running[sl.n] = sl
@@ -103,9 +110,20 @@ func (s *bashShell) runSlot(c *call, env map[string]string, dir string) (*Result
 	sup := &supervisor{c: c, pgid: sl.pid}
 	sup.wait(&sl.exited, &st.done, &s.gone)
 	if s.gone.Fired() && !sl.exited.Fired() && !st.done.Fired() {
-		// The shell died under the call (the command may have killed it);
-		// the command itself may still be running, orphaned.
-		signalGroup(sl.pid, syscall.SIGKILL)
+		// The shell died under the call: the command killed it (`kill $$`),
+		// or someone else did. The child lives on, orphaned, and may finish
+		// the command: it gets the kill grace to do so, watched through a
+		// pidfd, then its group is killed.
+		if ended, stop := watchProcess(sl.pid); ended != nil {
+			grace, release := c.timers.Till(c.grace)
+			sup.wait(ended, &st.done, grace)
+			release()
+			if !ended.Fired() && !st.done.Fired() {
+				signalGroup(sl.pid, syscall.SIGKILL)
+				ended.Wait()
+			}
+			stop()
+		}
 	}
 	finishGroup(sl.pid, out, c)
 	if !st.done.Fired() {
@@ -125,8 +143,15 @@ func (s *bashShell) runSlot(c *call, env map[string]string, dir string) (*Result
 	switch {
 	case st.done.Fired():
 		r.ExitCode = st.rc
+		if !s.alive() {
+			r.Message = "the session's shell died during the call; the session is replaced"
+		}
 	case sl.exited.Fired():
 		r.ExitCode, r.Signal = decodeStatus(sl.rc, st.exit)
+	case st.exit >= 0:
+		// No status from the dead shell; the child's own exit report.
+		r.ExitCode = st.exit
+		r.Message = "the session's shell died during the call; the status is the command's own report"
 	default:
 		r.ExitCode, r.SessionLost = -1, true
 		r.Message = fmt.Sprintf("the session's shell died during the call (%v)", s.exitErr)
@@ -151,7 +176,7 @@ func (s *bashShell) job(req *Request, env map[string]string, dir string, stdin *
 	}
 	in := ""
 	if stdin != nil {
-		in = strconv.Itoa(int(stdin.Fd()))
+		in = strconv.Itoa(fdOf(stdin))
 	}
 	unset, set := s.env.ops(env)
 	var b []byte
@@ -294,4 +319,31 @@ func finishGroup(pgid int, out *outputs, c *call) {
 			out.abandon()
 		}
 	}
+}
+
+// watchProcess returns a Signal that fires when process pid (not a child of
+// ours) exits, watched through a pidfd on the runtime poller, and a function
+// that stops watching. It returns nil if the process is already gone.
+func watchProcess(pid int) (*signals.Signal, func()) {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return nil, nil
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, nil
+	}
+	var ended signals.Signal
+	go func() {
+		defer ended.Go()
+		// A pidfd reads as ready once the process has exited; Read waits
+		// for that on the poller, and fails once f is closed.
+		rc.Read(func(uintptr) bool {
+			n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
+			return n > 0
+		})
+	}()
+	return &ended, func() { f.Close() }
 }

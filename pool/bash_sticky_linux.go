@@ -105,7 +105,7 @@ func (s *bashShell) runSticky(c *call) (*Result, error) {
 			return nil, err
 		}
 		defer stdinKeep.Close()
-		inFD = int(stdinKeep.Fd())
+		inFD = fdOf(stdinKeep)
 	}
 	set := envMapList(c.req.Env)
 	kind, payload := "s", []string{c.req.Script}
@@ -131,20 +131,20 @@ func (s *bashShell) runSticky(c *call) (*Result, error) {
 
 	sc := s.sticky.get(n)
 	defer s.sticky.drop(n)
-	out := startPumps(sl.o, sl.e, c.req.Stdout, c.req.Stderr)
-	sl.o, sl.e = nil, nil
-	if _, err := fmt.Fprintf(s.control, "%d %d %d %d %d\n", n, sl.o.Fd(), sl.e.Fd(), sl.j.Fd(), inFD); err != nil {
-		out.abandon()
+	line := fmt.Appendf(nil, "%d %d %d %d %d\n", n, fdOf(sl.o), fdOf(sl.e), fdOf(sl.j), inFD)
+	if _, err := s.control.Write(line); err != nil {
 		return nil, fmt.Errorf("%s: control pipe: %w", s.spec.name, err)
 	}
 	if !sc.started.WaitTill(&s.gone) {
-		out.abandon()
 		return nil, fmt.Errorf("%s: the sticky session's shell has exited (%v)", s.spec.name, s.exitErr)
 	}
 	if sc.failed != "" {
-		out.abandon()
 		return nil, setupFailure(sc.failed, c.req)
 	}
+	// The shell opened the output pipes before "start"; reading before that
+	// would see end of file.
+	out := startPumps(sl.o, sl.e, c.req.Stdout, c.req.Stderr)
+	sl.o, sl.e = nil, nil
 	c.markStarted(s.spec.name, 0)
 	if stdin != nil {
 		go pumpIn(stdin, c.req.Stdin)

@@ -257,15 +257,18 @@ func startError(name string, err error) error {
 // the session's, made absolute against the session's. A directory that does
 // not exist is a NotFound error naming the field.
 func resolveDir(req *Request, sessionDir string) (string, error) {
-	field, dir := "cwd", req.Dir
+	field, dir, rel := "cwd", req.Dir, sessionDir
+	if req.BaseDir != "" && filepath.IsAbs(req.BaseDir) {
+		rel = req.BaseDir // an explicit relative Dir is the caller's
+	}
 	if dir == "" {
-		field, dir = "base_cwd", req.BaseDir
+		field, dir, rel = "base_cwd", req.BaseDir, sessionDir
 	}
 	if dir == "" {
 		return sessionDir, nil
 	}
 	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(sessionDir, dir)
+		dir = filepath.Join(rel, dir)
 	}
 	fi, err := os.Stat(dir)
 	switch {

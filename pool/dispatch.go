@@ -146,12 +146,15 @@ func (p *Pool) release(s *session, c *call, r *Result, err error) {
 	if p.closed && p.inflight == 0 {
 		p.drained.Go()
 	}
-	dead := s.sh == nil || s.sh.died().Fired()
+	dead := s.sh == nil || !s.sh.alive()
 	broken := dead || (r != nil && r.SessionLost) || (err != nil && !isRequestError(err))
 	worn := p.cfg.MaxUses > 0 && s.uses >= p.cfg.MaxUses ||
 		p.cfg.MaxAge > 0 && time.Since(s.born) >= p.cfg.MaxAge
 	if s.sticky != "" {
 		if dead {
+			if ss := p.sticky[s.sticky]; ss != nil && ss.sess == s {
+				ss.busy = false
+			}
 			p.retireLocked(s, true)
 			return
 		}

@@ -110,5 +110,6 @@ func (p *posixShell) run(c *call) (*Result, error) {
 func (p *posixShell) died() *signals.Signal  { return &p.never }
 func (p *posixShell) ready() *signals.Signal { return signals.And() }
 func (p *posixShell) pid() int               { return 0 }
+func (p *posixShell) alive() bool            { return true }
 func (p *posixShell) memory() int64          { return 0 }
 func (p *posixShell) close(time.Duration)    {}

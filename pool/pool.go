@@ -69,8 +69,8 @@ func New(parent *threads.Thread, cfg Config) (*Pool, error) {
 		return nil, err
 	}
 	started := make(chan struct{})
-	p.thread = threads.Go(parent, "pool", func(t *threads.Thread) error {
-		p.log = t.Logger()
+	threads.Go(parent, "pool", func(t *threads.Thread) error {
+		p.thread, p.log = t, t.Logger()
 		close(started)
 		return p.body(t)
 	}, threads.StopTimeout(cfg.DrainTimeout+3*cfg.KillGrace+5*time.Second))

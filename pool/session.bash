@@ -21,9 +21,10 @@ __mt_child() {
   __mt_n=$((10#${1:0:8}))
   # Every channel is opened before "ready": the pool starts reading when it
   # sees it, and a pipe read with no writer yet is an end of file.
+  set +m
   exec 62<"$f$((10#${1:26:6}))" 63>"$f$((10#${1:20:6}))" 61<"$f$((10#${1:32:6}))" \
     60>"$f$((10#${1:8:6}))" 59>"$f$((10#${1:14:6}))" 0</dev/null || exit 201
-  unset -v __mt_dir __mt_mode __mt_wf __mt_p1 __mt_p2 __mt_n1 __mt_n2 __mt_l __mt_rc __mt_pre_umask __mt_pre_ulimit __mt_init __mt_names __mt_v
+  unset -v __mt_dir __mt_mode __mt_p1 __mt_p2 __mt_n1 __mt_n2 __mt_l __mt_rc __mt_pre_umask __mt_pre_ulimit __mt_init __mt_names __mt_v
   # The exit report. After a call that ran to its end, the child sets
   # __mt_end and exits: the report then closes the output and says "done":
   # the call is over before the child has even exited. A child that ends
@@ -96,9 +97,12 @@ __mt_child() {
       esac
       __mt_f=/dev/null
       (( __mt_in > 0 )) && __mt_f=/proc/$PPID/fd/$__mt_in
+      # The channels are opened before "start": the pool reads them after.
+      exec 58<"$__mt_f" 59>"/proc/$PPID/fd/$__mt_e" 60>"/proc/$PPID/fd/$__mt_o"
       printf 'start %d\n' "$__mt_n"
-      { eval "$__mt_x"; } <"$__mt_f" >"/proc/$PPID/fd/$__mt_o" 2>"/proc/$PPID/fd/$__mt_e"
+      { eval "$__mt_x"; } <&58 >&60 2>&59 58<&- 59>&- 60>&-
       __mt_rc=$?
+      exec 58<&- 59>&- 60>&-
       while read -r __mt_p; do
         [[ -n $__mt_p ]] && builtin kill -KILL -- "-$__mt_p" 2>/dev/null || :
       done <<<"$(jobs -p)"
@@ -113,11 +117,6 @@ __mt_child() {
   # forked. A child's job fields (NUL-terminated): kind (s script, a internal
   # argv, x external argv), cwd, stdin (empty or f), unset count, names...,
   # set count, KEY=VALUE..., then the script or the argv words.
-  if (( BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1) )); then
-    __mt_wf=-f
-  else
-    __mt_wf=
-  fi
   # __mt_p1/__mt_n1: the oldest child's pid and slot; __mt_p2/__mt_n2: the
   # next one's.
   __mt_p1= __mt_p2=
@@ -160,7 +159,8 @@ __mt_child() {
              exec 62>&- 63>&-
              exec -- "${__mt_j[@]:__mt_i}" ;;
         esac
-        __mt_x="unset -v __mt_x __mt_j __mt_c __mt_n __mt_i __mt_v; $__mt_x"
+        __mt_x="unset -v __mt_x __mt_j __mt_c __mt_n __mt_i __mt_v; : \"\$BASH\"
+$__mt_x"
         eval "$__mt_x"
         __mt_end=$?
         exit "$__mt_end"
@@ -172,7 +172,9 @@ __mt_child() {
       fi
       set +m
     done
-    wait $__mt_wf "$__mt_p1" && __mt_rc=0 || __mt_rc=$?
+    # Plain wait: job control is off here, so it waits for termination
+    # (`wait -f` was seen to lose track of children and spin in bash 5.2).
+    wait "$__mt_p1" && __mt_rc=0 || __mt_rc=$?
     printf 'rc %d %d\n' "$__mt_n1" "$__mt_rc"
     __mt_p1=$__mt_p2 __mt_n1=$__mt_n2 __mt_p2=
   done

@@ -34,6 +34,8 @@ type shell interface {
 	run(c *call) (*Result, error)
 	// died fires when the shell process is gone.
 	died() *signals.Signal
+	// alive reports at once whether the shell process still runs.
+	alive() bool
 	// ready fires when the shell can start the next call at once (for bash:
 	// the child forked for it is ready).
 	ready() *signals.Signal

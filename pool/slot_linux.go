@@ -69,7 +69,17 @@ func newSlot(n int) (*slot, error) {
 // its number and the pool's descriptors for o, e, s, w and j. Fixed width
 // lets the shell read it with one read(2).
 func (sl *slot) announcement() []byte {
-	return fmt.Appendf(nil, "%08d%06d%06d%06d%06d%06d\n", sl.n, sl.o.Fd(), sl.e.Fd(), sl.s.Fd(), sl.w.Fd(), sl.j.Fd())
+	return fmt.Appendf(nil, "%08d%06d%06d%06d%06d%06d\n", sl.n, fdOf(sl.o), fdOf(sl.e), fdOf(sl.s), fdOf(sl.w), fdOf(sl.j))
+}
+
+// fdOf returns f's descriptor number without switching it to blocking mode,
+// as File.Fd would.
+func fdOf(f *os.File) int {
+	fd := -1
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(u uintptr) { fd = int(u) })
+	}
+	return fd
 }
 
 const announcementLen = 8 + 5*6 + 1

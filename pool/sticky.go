@@ -25,6 +25,12 @@ func (p *Pool) acquireSticky(c *call) (*session, error) {
 		return nil, errClosed
 	}
 	ss := p.sticky[name]
+	if ss != nil && ss.sess != nil && ss.sess.sh.died().Fired() && !ss.busy && len(ss.waiters) == 0 {
+		// Its shell ended (an `exit` in the last call, say) and the session is
+		// on its way out: the name starts afresh.
+		delete(p.sticky, name)
+		ss = nil
+	}
 	if ss == nil {
 		if len(p.sessions) >= p.cfg.MaxSessions && len(p.idle) > 0 {
 			p.retireLocked(p.idle[0], false)
@@ -141,7 +147,7 @@ func (p *Pool) stickyFailedLocked(s *session, err error) {
 func (p *Pool) stickyGoneLocked(s *session) {
 	ss := p.sticky[s.sticky]
 	if ss == nil || ss.sess != s {
-		return
+		return // already replaced
 	}
 	delete(p.sticky, s.sticky)
 	for _, w := range ss.waiters {

@@ -1,0 +1,206 @@
+//go:build windows
+
+package pool
+
+// Tests of the cmd.exe driver. They need Windows; they compile everywhere
+// with GOOS=windows go vet, but have not run yet (see cmd_windows.go).
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mothreads/mothreads/threads"
+)
+
+func winPool(t *testing.T, cfg Config) *Pool {
+	t.Helper()
+	root := threads.NewRoot("test")
+	p, err := New(root, cfg)
+	if err != nil {
+		root.Stop()
+		root.Join()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		root.Stop()
+		root.Join()
+	})
+	return p
+}
+
+type winOutcome struct {
+	*Result
+	stdout, stderr string
+}
+
+func winRun(t *testing.T, p *Pool, req Request) (winOutcome, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	req.Stdout, req.Stderr = &out, &errb
+	r, err := p.Run(context.Background(), &req)
+	return winOutcome{r, out.String(), errb.String()}, err
+}
+
+func winField(err error) string {
+	var re *RequestError
+	if errors.As(err, &re) {
+		return re.Field
+	}
+	return "(not a RequestError)"
+}
+
+func TestCmdWindowsRun(t *testing.T) {
+	p := winPool(t, Config{MinIdle: 1})
+	for _, tc := range []struct {
+		req            Request
+		stdout, stderr string
+		code           int
+	}{
+		{req: Request{Script: `echo hello& (echo err)>&2& exit /b 3`}, stdout: "hello\r\n", stderr: "err\r\n", code: 3},
+		{req: Request{Script: "echo one\necho two\nexit /b 4"}, stdout: "one\r\ntwo\r\n", code: 4},
+		{req: Request{Script: "for %i in (a b) do @echo %i"}, stdout: "a\r\nb\r\n"},
+		{req: Request{Script: "@echo off\nfor %%i in (a b) do echo %%i"}, stdout: "a\r\nb\r\n"},
+		{req: Request{Script: "<nul set /p =no newline& exit /b 0"}, stdout: "no newline"},
+		{req: Request{Argv: []string{"echo", "a", "b c"}}, stdout: "a \"b c\"\r\n"},
+		{req: Request{Argv: []string{"cmd", "/d", "/c", "exit 7"}}, code: 7},
+		{req: Request{Argv: []string{"findstr", "x"}, Stdin: strings.NewReader("ax\r\nb\r\n")}, stdout: "ax\r\n"},
+		{req: Request{Script: "exit /b 0"}},
+	} {
+		o, err := winRun(t, p, tc.req)
+		if err != nil {
+			t.Errorf("%q%q: %v", tc.req.Argv, tc.req.Script, err)
+			continue
+		}
+		if o.stdout != tc.stdout || o.stderr != tc.stderr || o.ExitCode != tc.code || o.Signal != 0 {
+			t.Errorf("%q%q: stdout %q stderr %q, %v; want %q %q exit %d",
+				tc.req.Argv, tc.req.Script, o.stdout, o.stderr, o.Result, tc.stdout, tc.stderr, tc.code)
+		}
+	}
+}
+
+func TestCmdWindowsRefused(t *testing.T) {
+	p := winPool(t, Config{})
+	for _, tc := range []struct {
+		req   Request
+		field string
+	}{
+		{Request{Argv: []string{"mothreads-no-such-program"}}, "argv[0]"},
+		{Request{Argv: []string{"echo", "ok", "100%"}}, "argv[2]"},
+		{Request{Script: "echo", Dir: `C:\mothreads\no\such\dir`}, "cwd"},
+		{Request{Script: "echo", Session: "sticky"}, "session"},
+		{Request{Script: "echo", TTY: &WindowSize{Rows: 24, Cols: 80}}, "tty"},
+	} {
+		if _, err := winRun(t, p, tc.req); winField(err) != tc.field {
+			t.Errorf("%q%q: err %v, want a RequestError for field %q", tc.req.Argv, tc.req.Script, err, tc.field)
+		}
+	}
+	if o, err := winRun(t, p, Request{Script: "echo still fine"}); err != nil || o.stdout != "still fine\r\n" {
+		t.Errorf("after refusals: %q, %v", o.stdout, err)
+	}
+}
+
+func TestCmdWindowsInitAndEnv(t *testing.T) {
+	t.Setenv("MT_BASE", "base")
+	t.Setenv("MT_GONE", "here")
+	p := winPool(t, Config{Init: "set MT_FOO=bar\r\nset MT_GONE=\r\ncd /d %TEMP%\r\n", MinIdle: 1})
+	o, err := winRun(t, p, Request{Script: "echo %MT_FOO%/%MT_BASE%/%MT_GONE%"})
+	if err != nil || o.stdout != "bar/base/%MT_GONE%\r\n" {
+		t.Errorf("init's environment: %q, %v", o.stdout, err)
+	}
+	o, err = winRun(t, p, Request{Script: "echo %mt_foo%", Env: []string{"MT_FOO=call"}})
+	if err != nil || o.stdout != "call\r\n" {
+		t.Errorf("call's environment over init's: %q, %v", o.stdout, err)
+	}
+	o, err = winRun(t, p, Request{Script: "echo %MT_FOO%/%MT_BASE%/%MT_CALLER%", HasBaseEnv: true,
+		BaseEnv: append(os.Environ(), "MT_CALLER=caller", "MT_BASE=caller's")})
+	if err != nil || o.stdout != "bar/caller's/caller\r\n" {
+		t.Errorf("base environment: %q, %v", o.stdout, err)
+	}
+	o, err = winRun(t, p, Request{Script: "cd"})
+	if want := strings.TrimRight(os.Getenv("TEMP"), `\`); err != nil || !strings.EqualFold(strings.TrimSpace(o.stdout), want) {
+		t.Errorf("init's directory: %q, %v; want %q", o.stdout, err, want)
+	}
+	dir := t.TempDir()
+	o, err = winRun(t, p, Request{Script: "cd", Dir: dir})
+	if err != nil || !strings.EqualFold(strings.TrimSpace(o.stdout), dir) {
+		t.Errorf("call's directory: %q, %v; want %q", o.stdout, err, dir)
+	}
+	// Isolation: a call's changes are gone in the next call.
+	winRun(t, p, Request{Script: "set MT_FOO=changed& cd \\"})
+	o, err = winRun(t, p, Request{Script: "echo %MT_FOO%"})
+	if err != nil || o.stdout != "bar\r\n" {
+		t.Errorf("isolation: %q, %v", o.stdout, err)
+	}
+}
+
+func TestCmdWindowsInitFails(t *testing.T) {
+	p := winPool(t, Config{Init: "echo broken init\r\nexit /b 5"})
+	_, err := winRun(t, p, Request{Script: "echo never"})
+	var re *RequestError
+	if !errors.As(err, &re) || re.Kind != StartFailed || !strings.Contains(err.Error(), "status 5") || !strings.Contains(err.Error(), "broken init") {
+		t.Errorf("err = %v, want a start failure with the status and the init's output", err)
+	}
+}
+
+// C6, C5, C8: a timeout ends the whole tree at once, and so does the end of
+// the main process for what it left behind.
+func TestCmdWindowsTimeoutAndLeftovers(t *testing.T) {
+	p := winPool(t, Config{MinIdle: 1})
+	start := time.Now()
+	o, err := winRun(t, p, Request{Script: "start /b ping -n 60 127.0.0.1 >nul & ping -n 60 127.0.0.1 >nul", Timeout: 500 * time.Millisecond})
+	if err != nil || !o.TimedOut || o.ExitCode != killedExitCode || time.Since(start) > 20*time.Second {
+		t.Errorf("timeout: %v, %v after %v", o.Result, err, time.Since(start))
+	}
+	start = time.Now()
+	o, err = winRun(t, p, Request{Script: "start /b ping -n 60 127.0.0.1 & echo left"})
+	if err != nil || !strings.HasPrefix(o.stdout, "left") || time.Since(start) > 20*time.Second {
+		t.Errorf("leftovers: %q, %v, %v after %v", o.stdout, o.Result, err, time.Since(start))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	r, err := p.Run(ctx, &Request{Script: "ping -n 60 127.0.0.1 >nul"})
+	if err != nil || !r.Cancelled {
+		t.Errorf("cancel: %v, %v", r, err)
+	}
+}
+
+// C8: closing the pool's job kills what is in it, nested jobs included.
+func TestCmdWindowsJobKillOnClose(t *testing.T) {
+	r, err := startReaper(newSpawner(), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := &shellSpec{spawner: newSpawner(), reaper: r}
+	j, err := newJob()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	cmd := exec.Command("ping", "-n", "60", "127.0.0.1")
+	if err := startInJob(spec, cmd, j); err != nil {
+		t.Fatal(err)
+	}
+	if n := j.active(); n != 1 {
+		t.Errorf("call job: %d active processes, want 1", n)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	r.close()
+	select {
+	case <-done:
+		if cmd.ProcessState.ExitCode() != killedExitCode {
+			t.Errorf("exit code %d, want %d", cmd.ProcessState.ExitCode(), killedExitCode)
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("closing the pool's job did not kill the process in a nested job")
+	}
+	j.signal(syscall.SIGTERM) // harmless on an empty job
+}

@@ -30,7 +30,7 @@ func probeShell(name string) (path string, kind driverKind, version string, err 
 	}
 	probe, cancel := (*signals.Timers)(nil).Till(10 * time.Second)
 	defer cancel()
-	cmd := exec.Command(path, "-c", `printf '%s' "${BASH_VERSINFO[0]:-}.${BASH_VERSINFO[1]:-}"`)
+	cmd := exec.Command(path, "-c", `printf '%s' "${BASH_VERSION:-}"`)
 	done := make(chan struct{})
 	var out []byte
 	go func() {
@@ -48,10 +48,12 @@ func probeShell(name string) (path string, kind driverKind, version string, err 
 		return "", 0, "", fmt.Errorf("config shell: %s -c failed: %w", path, err)
 	}
 	v := strings.TrimSpace(string(out))
-	if v == "." || v == "" {
+	if v == "" {
 		return path, kindPOSIX, "", nil
 	}
-	major, minor, _ := strings.Cut(v, ".")
+	major, rest, _ := strings.Cut(v, ".")
+	minor, _, _ := strings.Cut(rest, ".")
+	v = major + "." + minor
 	ma, _ := strconv.Atoi(major)
 	mi, _ := strconv.Atoi(minor)
 	if ma < 4 || ma == 4 && mi < 4 {

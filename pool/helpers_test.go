@@ -97,7 +97,7 @@ func assertNoLeftovers(t *testing.T, marker string) {
 		unix.Close(fd)
 		if n == 0 {
 			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-			t.Errorf("process %d (%q) started by the pool outlived it (C8)", pid, strings.ReplaceAll(string(cmdline), "\x00", " "))
+			t.Errorf("process %d (%.60q) started by the pool outlived it (C8)", pid, strings.ReplaceAll(string(cmdline), "\x00", " "))
 			unix.Kill(pid, unix.SIGKILL)
 		}
 	}

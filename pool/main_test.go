@@ -7,5 +7,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if helper := testHelper(); helper != nil {
+		helper()
+		return
+	}
 	goleak.VerifyTestMain(m)
 }

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package pool_test
+
+func testHelper() func() { return nil }

@@ -136,7 +136,7 @@ type supervisor struct {
 	deliver  func(syscall.Signal) // how to deliver the caller's signals; default: kill
 	timedOut bool
 	killed   bool // SIGTERM sent by the pool
-	release  func() bool
+	releases []func() bool
 }
 
 // wait blocks until one of ended fires (at most three), handling the call's
@@ -155,19 +155,37 @@ func (s *supervisor) wait(ended ...*signals.Signal) {
 		timeout = till.Done()
 	}
 	cancel := c.cancel.Done()
-	var grace <-chan struct{}
+	var grace, recheck <-chan struct{}
+	var termed map[int]bool // group members that got SIGTERM
+	checks := 0
+	nextCheck := func() {
+		// A shell that catches SIGTERM (to run an EXIT trap) dies only once
+		// its foreground command ends, and that command may have been forked
+		// just after the group was signalled: look for such late members a
+		// few times during the grace, and give each of them one SIGTERM.
+		checks++
+		t, release := c.timers.Till(time.Duration(checks*checks) * 10 * time.Millisecond)
+		s.releases = append(s.releases, release)
+		recheck = t.Done()
+	}
 	kill := func(timedOut bool) {
 		timeout, cancel = nil, nil
 		s.timedOut = timedOut
 		s.killed = true
+		if s.kill == nil {
+			termed = groupSet(s.pgid)
+		}
 		s.signal(syscall.SIGTERM)
 		g, release := c.timers.Till(c.grace)
-		s.release = release
+		s.releases = append(s.releases, release)
 		grace = g.Done()
+		if s.kill == nil {
+			nextCheck()
+		}
 	}
 	defer func() {
-		if s.release != nil {
-			s.release()
+		for _, release := range s.releases {
+			release()
 		}
 	}()
 	for {
@@ -183,8 +201,19 @@ func (s *supervisor) wait(ended ...*signals.Signal) {
 		case <-cancel:
 			kill(false)
 		case <-grace:
-			grace = nil
+			grace, recheck = nil, nil
 			s.signal(syscall.SIGKILL)
+		case <-recheck:
+			recheck = nil
+			for pid := range groupSet(s.pgid) {
+				if !termed[pid] {
+					termed[pid] = true
+					signalProcess(pid, syscall.SIGTERM)
+				}
+			}
+			if checks < 4 {
+				nextCheck()
+			}
 		case m := <-c.ctl:
 			switch {
 			case m.size != nil && s.resize != nil:

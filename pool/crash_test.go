@@ -29,8 +29,8 @@ func crashHelper() {
 	ctx := context.Background()
 	for _, req := range []*pool.Request{
 		{Script: "sleep 300 & bash -c 'sleep 300 & sleep 300'"}, // isolated, with grandchildren
-		{Argv: []string{"sleep", "300"}},                         // direct spawn
-		{Script: "sleep 300", Session: "sticky"},                 // sticky session
+		{Argv: []string{"sleep", "300"}},                        // direct spawn
+		{Script: "sleep 300", Session: "sticky"},                // sticky session
 	} {
 		if _, err := p.Start(ctx, req); err != nil {
 			fmt.Println("error", err)

@@ -32,19 +32,46 @@ func sessionMembers(sid int) []int {
 	return out
 }
 
-// procSession reads the session id of pid from /proc/pid/stat.
-func procSession(pid int) (int, bool) {
+// groupSet returns the pids of the processes in process group pgid, by
+// scanning /proc (for the kill path, never the per-call fast path).
+func groupSet(pgid int) map[int]bool {
+	out := map[int]bool{}
+	d, err := os.Open("/proc")
+	if err != nil {
+		return out
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil {
+			continue
+		}
+		if f := procStat(pid); len(f) >= 3 && f[2] == strconv.Itoa(pgid) {
+			out[pid] = true
+		}
+	}
+	return out
+}
+
+// procStat returns the fields of /proc/pid/stat after the command name:
+// state, ppid, pgrp, session, ...
+func procStat(pid int) []string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, false
+		return nil
 	}
-	// The command name (field 2) may hold spaces and parentheses; the
-	// fields after its closing parenthesis are: state ppid pgrp session.
+	// The command name (field 2) may hold spaces and parentheses.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, false
+		return nil
 	}
-	f := strings.Fields(string(b[i+1:]))
+	return strings.Fields(string(b[i+1:]))
+}
+
+// procSession reads the session id of pid from /proc/pid/stat.
+func procSession(pid int) (int, bool) {
+	f := procStat(pid)
 	if len(f) < 4 {
 		return 0, false
 	}

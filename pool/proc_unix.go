@@ -16,3 +16,6 @@ func signalGroup(pgid int, sig syscall.Signal) bool {
 	err := syscall.Kill(-pgid, sig)
 	return !errors.Is(err, syscall.ESRCH)
 }
+
+// signalProcess sends sig to one process.
+func signalProcess(pid int, sig syscall.Signal) { syscall.Kill(pid, sig) }

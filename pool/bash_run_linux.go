@@ -5,12 +5,10 @@ package pool
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -29,10 +27,10 @@ func (s *bashShell) run(c *call) (*Result, error) {
 	}
 	env := s.env.final(c.req, true)
 	if c.req.TTY != nil {
-		return runDirect(c, s.spec, directCmd{argv: shellArgv(s.spec.shell, c.req), env: env, dir: dir})
+		return runDirect(c, s.spec, directCmd{argv: shellArgv(s.spec.shell, c.req), env: s.env, vars: env, dir: dir})
 	}
 	if len(c.req.Argv) > 0 && !s.internal[c.req.Argv[0]] && s.directOK {
-		return runDirect(c, s.spec, directCmd{argv: c.req.Argv, env: env, dir: dir})
+		return runDirect(c, s.spec, directCmd{argv: c.req.Argv, env: s.env, vars: env, dir: dir})
 	}
 	return s.runSlot(c, env, dir)
 }
@@ -266,35 +264,6 @@ func decodeStatus(rc, exitReport int) (int, syscall.Signal) {
 		return rc, 0
 	}
 	return -1, syscall.Signal(rc - 128)
-}
-
-// outputs tracks the two output pumps of a call.
-type outputs struct {
-	done signals.Signal
-	left atomic.Int32
-	o, e *os.File
-}
-
-func startPumps(o, e *os.File, stdout, stderr io.Writer) *outputs {
-	out := &outputs{o: o, e: e}
-	out.left.Store(2)
-	pump := func(f *os.File, w io.Writer) {
-		pumpOut(f, w)
-		if out.left.Add(-1) == 0 {
-			out.done.Go()
-		}
-	}
-	go pump(o, stdout)
-	go pump(e, stderr)
-	return out
-}
-
-// abandon stops reading: a process that escaped the call's process group
-// still holds the pipes. It gets EPIPE or SIGPIPE when it next writes.
-func (o *outputs) abandon() {
-	o.o.Close()
-	o.e.Close()
-	o.done.Wait()
 }
 
 // finishGroup ends what a call left behind once its main process has ended

@@ -23,7 +23,8 @@ import (
 // every call of a shell that has no warm protocol.
 type directCmd struct {
 	argv []string
-	env  map[string]string
+	env  *sessionEnv
+	vars map[string]string // the call's environment; nil: the session's own
 	dir  string
 }
 
@@ -31,48 +32,37 @@ type directCmd struct {
 // process group, which the pool kills at the end), with the session's
 // environment, and drives it to its end.
 func runDirect(c *call, spec *shellSpec, d directCmd) (*Result, error) {
-	path, err := lookPath(d.argv[0], d.env["PATH"], d.dir)
+	path, err := lookPath(d.argv[0], d.env.lookup(d.vars, "PATH"), d.dir)
 	if err != nil {
 		return nil, err
 	}
-	env := d.env
-	env["_"] = path // as bash sets it for the programs it runs
-	cmd := &exec.Cmd{Path: path, Args: d.argv, Env: environ(env), Dir: d.dir}
+	// "_" is the program's path, as bash sets it for the programs it runs.
+	cmd := &exec.Cmd{Path: path, Args: d.argv, Env: d.env.environ(d.vars, "_="+path), Dir: d.dir}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 	if c.req.TTY != nil {
 		return runTerminal(c, spec, cmd)
 	}
 
-	outR, outW, err := os.Pipe()
+	out, childOut, childErr, err := outputPipes(c.req.Stdout, c.req.Stderr)
 	if err != nil {
-		return nil, fmt.Errorf("stdout pipe: %w", err)
+		return nil, err
 	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return nil, fmt.Errorf("stderr pipe: %w", err)
-	}
-	cmd.Stdout, cmd.Stderr = outW, errW
+	cmd.Stdout, cmd.Stderr = childOut, childErr
 	var inW *os.File
 	if c.req.Stdin != nil {
 		inR, w, err := os.Pipe()
 		if err != nil {
-			outR.Close()
-			outW.Close()
-			errR.Close()
-			errW.Close()
+			closeAll(childOut, childErr)
+			out.abandon()
 			return nil, fmt.Errorf("stdin pipe: %w", err)
 		}
 		cmd.Stdin, inW = inR, w
 		defer inR.Close()
 	}
 	err = spec.spawner.start(cmd)
-	outW.Close()
-	errW.Close()
+	closeAll(childOut, childErr)
 	if err != nil {
-		outR.Close()
-		errR.Close()
+		out.abandon()
 		if inW != nil {
 			inW.Close()
 		}
@@ -82,7 +72,7 @@ func runDirect(c *call, spec *shellSpec, d directCmd) (*Result, error) {
 	spec.reaper.watch(pid)
 	defer spec.reaper.forget(pid)
 	c.markStarted(spec.name, pid)
-	out := startPumps(outR, errR, c.req.Stdout, c.req.Stderr)
+	out.start()
 	if inW != nil {
 		go pumpIn(inW, c.req.Stdin)
 	}

@@ -92,7 +92,8 @@ func (p *posixShell) run(c *call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := (&sessionEnv{now: envMap(p.spec.env), delta: map[string]*string{}}).final(c.req, true)
+	senv := &sessionEnv{now: envMap(p.spec.env), delta: map[string]*string{}}
+	env := senv.final(c.req, true)
 	prelude := ""
 	if p.spec.init != "" {
 		prelude = p.spec.init + "\n"
@@ -106,7 +107,7 @@ func (p *posixShell) run(c *call) (*Result, error) {
 	default:
 		argv = []string{p.spec.shell, "-c", prelude + c.req.Script}
 	}
-	return runDirect(c, p.spec, directCmd{argv: argv, env: env, dir: dir})
+	return runDirect(c, p.spec, directCmd{argv: argv, env: senv, vars: env, dir: dir})
 }
 
 func (p *posixShell) died() *signals.Signal  { return &p.never }

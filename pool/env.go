@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // bashManaged are variables the shell maintains itself; the init script's
@@ -16,6 +17,8 @@ var bashManaged = map[string]bool{"_": true, "SHLVL": true, "PWD": true, "OLDPWD
 type sessionEnv struct {
 	now   map[string]string  // exported after init: what a call starts from
 	delta map[string]*string // init's changes; nil value: init unset it
+	list  []string           // now as a sorted KEY=VALUE list, made on first use
+	once  sync.Once
 }
 
 func newSessionEnv(start []string, after map[string]string) *sessionEnv {
@@ -49,7 +52,12 @@ func envMap(list []string) map[string]string {
 
 // final returns the environment a call runs with: the caller's base (or the
 // session's), then the init script's changes, then the call's own entries.
+// It returns nil when that is exactly the session's own (the common case,
+// which then costs nothing).
 func (e *sessionEnv) final(req *Request, useBase bool) map[string]string {
+	if len(req.Env) == 0 && !(useBase && req.HasBaseEnv) {
+		return nil
+	}
 	var f map[string]string
 	if useBase && req.HasBaseEnv {
 		f = envMap(req.BaseEnv)
@@ -72,6 +80,9 @@ func (e *sessionEnv) final(req *Request, useBase bool) map[string]string {
 // ops returns what to unset and what to export in a shell whose exported
 // environment is e.now so that it becomes f. Both are sorted.
 func (e *sessionEnv) ops(f map[string]string) (unset []string, set []string) {
+	if f == nil {
+		return nil, nil
+	}
 	for k := range e.now {
 		if _, ok := f[k]; !ok && k != "_" {
 			unset = append(unset, k)
@@ -85,6 +96,24 @@ func (e *sessionEnv) ops(f map[string]string) (unset []string, set []string) {
 	slices.Sort(unset)
 	slices.Sort(set)
 	return unset, set
+}
+
+// environ returns f (nil: the session's own) as a KEY=VALUE list, with
+// extra entries appended.
+func (e *sessionEnv) environ(f map[string]string, extra ...string) []string {
+	if f != nil {
+		return append(environ(f), extra...)
+	}
+	e.once.Do(func() { e.list = environ(e.now) })
+	return append(e.list[:len(e.list):len(e.list)], extra...)
+}
+
+// lookup returns f's value for key (nil f: the session's).
+func (e *sessionEnv) lookup(f map[string]string, key string) string {
+	if f != nil {
+		return f[key]
+	}
+	return e.now[key]
 }
 
 // environ turns a map into a KEY=VALUE list, sorted.

@@ -1,8 +1,13 @@
 package pool
 
 import (
+	"fmt"
 	"io"
+	"os"
 	"sync"
+	"sync/atomic"
+
+	"github.com/mothreads/mothreads/signals"
 )
 
 const chunkSize = 32 << 10
@@ -41,4 +46,87 @@ func pumpIn(w io.WriteCloser, r io.Reader) {
 	defer chunkPool.Put(bp)
 	_, _ = io.CopyBuffer(w, r, *bp)
 	w.Close()
+}
+
+// outputs tracks a call's output pumps: one per stream that has a writer.
+type outputs struct {
+	done    signals.Signal
+	left    atomic.Int32
+	files   []*os.File // read ends
+	dests   []io.Writer
+	started bool
+}
+
+// startPumps starts pumping o to stdout and e to stderr.
+func startPumps(o, e *os.File, stdout, stderr io.Writer) *outputs {
+	out := &outputs{files: []*os.File{o, e}, dests: []io.Writer{stdout, stderr}}
+	out.start()
+	return out
+}
+
+// start starts the pumps; with none, done fires at once.
+func (o *outputs) start() {
+	o.started = true
+	o.left.Store(int32(len(o.files)))
+	if len(o.files) == 0 {
+		o.done.Go()
+	}
+	for i, f := range o.files {
+		go func(f *os.File, w io.Writer) {
+			pumpOut(f, w)
+			if o.left.Add(-1) == 0 {
+				o.done.Go()
+			}
+		}(f, o.dests[i])
+	}
+}
+
+// abandon stops reading: a process that escaped the call's process group
+// still holds the pipes. It gets EPIPE or SIGPIPE when it next writes.
+func (o *outputs) abandon() {
+	for _, f := range o.files {
+		f.Close()
+	}
+	if o.started {
+		o.done.Wait()
+	}
+}
+
+// outputPipes makes the pipes for a directly spawned command's output: for
+// each stream with a writer, a pipe whose write end goes to the child; a
+// stream without one goes to /dev/null (a nil *os.File for os/exec), and
+// costs nothing. The caller closes the child ends after the start and calls
+// out.start() to begin pumping, or out.abandon() if the start failed.
+func outputPipes(stdout, stderr io.Writer) (out *outputs, childOut, childErr *os.File, err error) {
+	out = &outputs{}
+	pipe := func(w io.Writer) *os.File {
+		if w == nil || err != nil {
+			return nil
+		}
+		r, cw, perr := os.Pipe()
+		if perr != nil {
+			err = fmt.Errorf("output pipe: %w", perr)
+			return nil
+		}
+		out.files = append(out.files, r)
+		out.dests = append(out.dests, w)
+		return cw
+	}
+	childOut, childErr = pipe(stdout), pipe(stderr)
+	if err != nil {
+		closeAll(childOut, childErr)
+		for _, f := range out.files {
+			f.Close()
+		}
+		return nil, nil, nil, err
+	}
+	return out, childOut, childErr, nil
+}
+
+func closeAll(files ...*os.File) {
+	for _, f := range files {
+		if f != nil {
+			f.Close()
+		}
+	}
 }

@@ -16,8 +16,9 @@ import (
 // holds the only write end, so EOF means the pool closed it or the process
 // died, even by SIGKILL.
 const reaperScript = `declare -A s
-while read -r op id; do
-  case $op in
+while read -r -N 16 r; do
+  id=$((10#${r:1:14}))
+  case ${r:0:1} in
     +) s[$id]=1 ;;
     -) unset "s[$id]" ;;
   esac
@@ -84,7 +85,8 @@ func (r *reaper) send(op byte, sid int) {
 	if r.w == nil {
 		return
 	}
-	if _, err := fmt.Fprintf(r.w, "%c %d\n", op, sid); err != nil && !r.failed {
+	// Fixed-width records: the reaper reads each with one read(2).
+	if _, err := fmt.Fprintf(r.w, "%c%014d\n", op, sid); err != nil && !r.failed {
 		r.failed = true
 		r.log.Error("reaper gone: processes may outlive a crash of this process", "err", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mothreads/mothreads/pool"
 )
@@ -159,5 +160,21 @@ func TestStickySession(t *testing.T) {
 	o = run(t, p, pool.Request{Script: `echo "${X-fresh}"`, Session: "dev"})
 	if o.stdout != "fresh\n" {
 		t.Errorf("after exit: %q", o.stdout)
+	}
+}
+
+// A timeout in a sticky session kills the whole session (its commands run in
+// its own shell); the result says the state is lost, and the name starts
+// afresh.
+func TestStickyTimeout(t *testing.T) {
+	p := testPool(t, pool.Config{MinIdle: 1, MaxSessions: 3})
+	wantExit(t, run(t, p, pool.Request{Script: "X=1", Session: "s"}), 0)
+	o := run(t, p, pool.Request{Script: "sleep 300", Session: "s", Timeout: 200 * time.Millisecond})
+	if !o.TimedOut || !strings.Contains(o.Message, "state is lost") {
+		t.Errorf("sticky timeout: %v", o.Result)
+	}
+	o = run(t, p, pool.Request{Script: `echo "${X-fresh}"`, Session: "s"})
+	if o.stdout != "fresh\n" {
+		t.Errorf("after the timeout: %q", o.stdout)
 	}
 }

@@ -28,13 +28,13 @@ const markerVar = "MOTHREADS_TEST_MARKER"
 
 // testPool starts a pool for one test and registers a cleanup that stops it
 // and fails the test if any process it started is still alive.
-func testPool(t *testing.T, cfg pool.Config) *pool.Pool {
+func testPool(t testing.TB, cfg pool.Config) *pool.Pool {
 	t.Helper()
 	p, _ := testPoolRoot(t, cfg)
 	return p
 }
 
-func testPoolRoot(t *testing.T, cfg pool.Config) (*pool.Pool, *threads.Thread) {
+func testPoolRoot(t testing.TB, cfg pool.Config) (*pool.Pool, *threads.Thread) {
 	t.Helper()
 	marker := newMarker()
 	if cfg.Env == nil {
@@ -67,7 +67,7 @@ func newMarker() string {
 
 // testLogger sends the tree's logs to the test log, so a failing test shows
 // what the pool saw.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	level := slog.LevelInfo
 	if os.Getenv("MOTHREADS_TEST_DEBUG") != "" {
 		level = slog.LevelDebug
@@ -75,7 +75,7 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -85,7 +85,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // assertNoLeftovers fails if a process carrying marker is alive. Processes
 // that are being killed get up to two seconds to die; their end is watched
 // through a pidfd, not by polling.
-func assertNoLeftovers(t *testing.T, marker string) {
+func assertNoLeftovers(t testing.TB, marker string) {
 	t.Helper()
 	for _, pid := range markedProcesses(marker) {
 		fd, err := unix.PidfdOpen(pid, 0)

@@ -1,0 +1,50 @@
+//go:build linux
+
+package pool_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/mothreads/mothreads/pool"
+)
+
+// octal writes b as a printf format that reproduces it exactly, whatever it
+// holds (NUL, newlines, '%', '\\', quotes, invalid UTF-8).
+func octal(b []byte) string {
+	var s strings.Builder
+	for _, c := range b {
+		fmt.Fprintf(&s, "\\%03o", c)
+	}
+	return s.String()
+}
+
+// FuzzFraming: scripts that print arbitrary bytes to stdout and stderr, in
+// several pieces, and exit with an arbitrary status. The output and the
+// status must come back exact, and nothing the command prints, including
+// text that imitates the protocol, may disturb the session.
+func FuzzFraming(f *testing.F) {
+	f.Add([]byte("hello\n"), []byte("err"), uint8(0), uint8(1))
+	f.Add([]byte("done 0\nexit 1\nready 2 3\n"), []byte("rc 1 0\n"), uint8(3), uint8(2))
+	f.Add([]byte{0, 0xff, '\n', '%', '\\'}, []byte{}, uint8(130), uint8(3))
+	f.Add([]byte("00000007000010000011000012000013000014\n"), []byte("init 0\n"), uint8(255), uint8(1))
+	// One pool for all inputs: starting one per input would test the start,
+	// not the framing.
+	p := testPool(f, pool.Config{MinIdle: 2})
+	f.Fuzz(func(t *testing.T, out, errb []byte, code, pieces uint8) {
+		n := int(pieces%4) + 1
+		var script strings.Builder
+		for i := range n {
+			lo, hi := len(out)*i/n, len(out)*(i+1)/n
+			elo, ehi := len(errb)*i/n, len(errb)*(i+1)/n
+			fmt.Fprintf(&script, "printf '%s'; printf '%s' >&2\n", octal(out[lo:hi]), octal(errb[elo:ehi]))
+		}
+		fmt.Fprintf(&script, "exit %d", code)
+		o := run(t, p, pool.Request{Script: script.String()})
+		if o.stdout != string(out) || o.stderr != string(errb) || o.ExitCode != int(code) || o.Signal != 0 {
+			t.Fatalf("stdout %q (want %q), stderr %q (want %q), result %v (want exit %d)",
+				o.stdout, out, o.stderr, errb, o.Result, code)
+		}
+	})
+}

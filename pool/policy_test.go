@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mothreads/mothreads/pool"
+	"github.com/mothreads/mothreads/threads"
 )
 
 // Fifty concurrent calls on a pool of four: every call gets its own output,
@@ -184,5 +185,25 @@ func TestPOSIXShell(t *testing.T) {
 	o = run(t, p, argv("printf", "%s", "a b"))
 	if o.stdout != "a b" {
 		t.Errorf("sh pool argv: %q", o.stdout)
+	}
+}
+
+// C9: a shell that does not exist, or a bad policy, is a clear error at
+// New, naming the setting.
+func TestBadConfig(t *testing.T) {
+	root := threads.NewRoot("test")
+	defer func() { root.Stop(); root.Join() }()
+	for _, tc := range []struct {
+		cfg  pool.Config
+		want string
+	}{
+		{pool.Config{Shell: "no-such-shell-mothreads"}, "shell"},
+		{pool.Config{MinIdle: -1}, "min_idle"},
+		{pool.Config{MinIdle: 5, MaxSessions: 2}, "min_idle"},
+		{pool.Config{KillGrace: -time.Second}, "kill_grace"},
+	} {
+		if _, err := pool.New(root, tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want an error naming %s", tc.cfg, err, tc.want)
+		}
 	}
 }

@@ -112,6 +112,9 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	}
 	dialOpts = append(dialOpts,
 		grpc.WithTransportCredentials(creds),
+		// A Run response carries up to two buffered streams (the daemon
+		// caps each at 16 MiB by default); gRPC's own default is 4 MiB.
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseBytes)),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 3 * time.Second},
 			MinConnectTimeout: 20 * time.Second,
@@ -126,6 +129,10 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	}
 	return &Client{conn: conn, rpc: pb.NewMothreadsClient(conn), target: shown}, nil
 }
+
+// maxResponseBytes bounds one response message: two Run output buffers at
+// the daemon's largest default, and room for the rest.
+const maxResponseBytes = 2*16<<20 + 1<<20
 
 // Close closes the connection; calls in flight fail. Calling it again
 // returns the first call's result.

@@ -4,6 +4,7 @@ package pool
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -246,7 +247,7 @@ func setupFailure(what string, req *Request) error {
 		}
 		return &RequestError{Field: field, Kind: NotFound, Problem: fmt.Sprintf("cannot change to directory %q", dir)}
 	case "stdin":
-		return &RequestError{Field: "stdin", Kind: Invalid, Problem: "the command's input could not be opened"}
+		return errors.New("call setup failed: the command's input could not be opened")
 	}
 	return fmt.Errorf("call setup failed: %s", what)
 }

@@ -43,7 +43,7 @@ func (h *Call) Resize(size WindowSize) {
 
 // Cancel cancels the call as cancelling its context would (C6): SIGTERM to
 // its process group, SIGKILL after the kill grace.
-func (h *Call) Cancel() { h.c.cancelWith("cancelled by the caller") }
+func (h *Call) Cancel() { h.c.cancelWith("the caller cancelled the call") }
 
 // PID returns the command's main process id (0 for a sticky call, whose
 // commands run in the session's shell).
@@ -115,8 +115,7 @@ func (c *call) control(m control) {
 // when the call ends.
 func (c *call) watchContext(ctx context.Context) func() bool {
 	return context.AfterFunc(ctx, func() {
-		why := "cancelled: " + context.Cause(ctx).Error()
-		c.cancelWith(why)
+		c.cancelWith("the caller's context ended: " + context.Cause(ctx).Error())
 	})
 }
 

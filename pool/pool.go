@@ -110,7 +110,7 @@ func (p *Pool) body(t *threads.Thread) error {
 	drain, release := (*signals.Timers)(nil).Till(p.cfg.DrainTimeout)
 	if !p.drained.WaitTill(signals.Or(drain, t.Forced())) {
 		p.log.Info("drain deadline passed: cancelling in-flight calls", "in_flight", p.inFlight())
-		p.cancelAll("cancelled: the pool is shutting down")
+		p.cancelAll("the pool is shutting down")
 	}
 	release()
 	p.drained.Wait()

@@ -161,7 +161,7 @@ func (r *Request) validate(limits Limits) error {
 	}
 	for i, kv := range r.BaseEnv {
 		if strings.IndexByte(kv, 0) >= 0 {
-			return invalid(fmt.Sprintf("base_env[%d]", i), "contains a NUL byte")
+			return invalid(fmt.Sprintf("base_env.vars[%d]", i), "contains a NUL byte")
 		}
 		size += len(kv) + 1
 	}

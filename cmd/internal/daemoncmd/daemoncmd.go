@@ -1,0 +1,107 @@
+// Package daemoncmd is the mothreadsd command: the daemon's flags and their
+// MOTHREADS_* variables, its logging, and its run under threads.Main.
+// cmd/mothreadsd runs it as its root command; mothreads runs the same
+// command as its hidden "daemon" subcommand, which is how it auto-starts a
+// daemon (and bench its private one) without needing a second binary.
+package daemoncmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/mothreads/mothreads/cmd/internal/cli"
+	"github.com/mothreads/mothreads/cmd/internal/envflag"
+	"github.com/mothreads/mothreads/cmd/internal/version"
+	"github.com/mothreads/mothreads/daemon"
+	"github.com/mothreads/mothreads/threads"
+	"github.com/spf13/cobra"
+)
+
+// Exit statuses of the daemon, besides 0 after an ordered shutdown.
+const (
+	// ExitFailed: the daemon could not start or did not shut down cleanly.
+	ExitFailed = 1
+	// ExitUsage: a bad flag, variable or argument.
+	ExitUsage = 2
+	// ExitAlreadyRunning: another daemon holds the socket. A CLI that
+	// auto-started this daemon takes it as "use the other one".
+	ExitAlreadyRunning = 3
+)
+
+// Main runs mothreadsd with args (without the program name) and returns its
+// exit status.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	prog := cli.Program{Name: "mothreadsd", UsageCode: ExitUsage, FailCode: ExitFailed, Stdout: stdout, Stderr: stderr}
+	cmd := New("mothreadsd", stderr)
+	cmd.Version = version.String()
+	return prog.Execute(ctx, cmd, args)
+}
+
+// New returns the daemon command, called use, which logs to logTo. Its
+// RunE returns an *cli.ExitError carrying ExitFailed or ExitAlreadyRunning
+// when the daemon fails, and a *cli.UsageError for bad settings.
+func New(use string, logTo io.Writer) *cobra.Command {
+	f := new(flags)
+	cmd := &cobra.Command{
+		Use:   use + " [flags]",
+		Short: "Run the mothreads daemon in the foreground",
+		Long: `Run the mothreads daemon in the foreground: it keeps warm shell sessions
+and runs commands in them for mothreads clients over gRPC on a Unix socket.
+
+Every flag can also be given as a MOTHREADS_<NAME> environment variable
+(MOTHREADS_MIN_IDLE for --min-idle); the command line wins. Logs go to stderr.
+SIGTERM or SIGINT starts an ordered shutdown (calls in flight may finish until
+--drain-timeout); a second one skips the drain. SIGUSR1 dumps the goroutines.
+
+Exit status: 0 after an ordered shutdown, 1 when the daemon failed, 2 for a
+usage error, 3 when another daemon already serves on the socket.`,
+		Args: cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := envflag.Apply(cmd.Flags(), os.LookupEnv); err != nil {
+				return &cli.UsageError{Err: err}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config(version.String())
+			if err != nil {
+				return &cli.UsageError{Err: err}
+			}
+			return serve(cfg, newLogger(logTo, f.logFormat, f.logLevel))
+		},
+	}
+	cmd.Flags().SortFlags = false
+	f.define(cmd.Flags())
+	return cmd
+}
+
+// serve runs the daemon until its ordered shutdown.
+func serve(cfg daemon.Config, log *slog.Logger) error {
+	err := threads.Main("main", func(t *threads.Thread) error {
+		return daemon.Serve(t, cfg)
+	}, threads.Logger(log))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, daemon.ErrAlreadyRunning):
+		return cli.Exit(ExitAlreadyRunning, err)
+	default:
+		return cli.Exit(ExitFailed, fmt.Errorf("daemon failed: %w", err))
+	}
+}
+
+// newLogger returns the daemon's logger: text or JSON on w, from level on.
+// format and level were checked by their flags.
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level)) // debug, info, warn, error: all valid
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

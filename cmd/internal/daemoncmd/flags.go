@@ -1,0 +1,109 @@
+package daemoncmd
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mothreads/mothreads/cmd/internal/envflag"
+	"github.com/mothreads/mothreads/cmd/internal/flagval"
+	"github.com/mothreads/mothreads/daemon"
+	"github.com/mothreads/mothreads/pool"
+	"github.com/spf13/pflag"
+)
+
+// EnvPrefix starts the environment variable of every daemon flag
+// (MOTHREADS_MIN_IDLE for --min-idle).
+const EnvPrefix = "MOTHREADS"
+
+// Defaults of the daemon's flags, as documented in the README.
+const (
+	DefaultMinIdle      = 2
+	DefaultMaxUses      = 1000
+	DefaultMaxAge       = time.Hour
+	DefaultIdleTimeout  = 5 * time.Minute
+	DefaultQueueTimeout = pool.DefaultQueueTimeout
+	DefaultKillGrace    = pool.DefaultKillGrace
+	DefaultDrainTimeout = pool.DefaultDrainTimeout
+)
+
+// flags are the daemon's settings as the flags and their variables give
+// them.
+type flags struct {
+	socket, listen                    string
+	tlsCert, tlsKey, tlsCA, tokenFile string
+	shell, init                       string
+
+	minIdle, maxSessions, maxUses int
+	maxAge, idleTimeout           time.Duration
+	queueTimeout, defaultTimeout  time.Duration
+	killGrace, drainTimeout       time.Duration
+	exitIdle                      time.Duration
+
+	logFormat, logLevel string
+}
+
+// define defines the daemon's flags on fs and binds them to their
+// variables. Keep the list in step with DESIGN.md's External interface and
+// the README's flags table.
+func (f *flags) define(fs *pflag.FlagSet) {
+	fs.StringVar(&f.socket, "socket", "", "Unix socket to serve on (default $XDG_RUNTIME_DIR/mothreads/mothreads.sock, else /tmp/mothreads-<uid>/mothreads.sock)")
+	fs.StringVar(&f.listen, "listen", "", "also serve on this TCP address (host:port); needs --tls-cert/--tls-key and/or --token-file")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate of the TCP listener")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of the TCP listener")
+	fs.StringVar(&f.tlsCA, "tls-client-ca", "", "PEM bundle of CAs that TCP client certificates must chain to (mutual TLS)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "file whose first line is the bearer token TCP clients must send")
+	fs.StringVar(&f.shell, "shell", "bash", "shell that runs the sessions (bash 4.4+ for warm sessions)")
+	fs.StringVar(&f.init, "init", "", "script every new session runs once before serving calls")
+	flagval.IntVar(fs, &f.minIdle, "min-idle", "", DefaultMinIdle, 0, "sessions kept started and idle")
+	flagval.IntVar(fs, &f.maxSessions, "max-sessions", "", 0, 0, "most sessions, busy, idle or sticky (0: max(4, 2 x CPUs))")
+	flagval.IntVar(fs, &f.maxUses, "max-uses", "", DefaultMaxUses, 0, "recycle a session after this many calls (0: never)")
+	flagval.DurationVar(fs, &f.maxAge, "max-age", "", DefaultMaxAge, "recycle an idle session older than this (0: never)")
+	flagval.DurationVar(fs, &f.idleTimeout, "idle-timeout", "", DefaultIdleTimeout, "stop sessions beyond --min-idle, and sticky sessions, unused this long (0: never)")
+	flagval.DurationVar(fs, &f.queueTimeout, "queue-timeout", "", DefaultQueueTimeout, "how long a call may wait for a free session before it is refused")
+	flagval.DurationVar(fs, &f.defaultTimeout, "default-timeout", "", 0, "time limit of calls that set none (0: none)")
+	flagval.DurationVar(fs, &f.killGrace, "kill-grace", "", DefaultKillGrace, "time between SIGTERM and SIGKILL when a call is timed out or cancelled")
+	flagval.DurationVar(fs, &f.drainTimeout, "drain-timeout", "", DefaultDrainTimeout, "at shutdown, how long calls in flight may finish before they are cancelled")
+	flagval.DurationVar(fs, &f.exitIdle, "exit-idle", "", 0, "exit after this long without calls (0: never; auto-started daemons use 10m)")
+	flagval.EnumVar(fs, &f.logFormat, "log-format", "text", []string{"text", "json"}, "log format on stderr")
+	flagval.EnumVar(fs, &f.logLevel, "log-level", "info", []string{"debug", "info", "warn", "error"}, "least severe level logged")
+	envflag.Bind(fs, EnvPrefix)
+}
+
+// config returns the daemon's Config, or a usage error for settings that
+// contradict each other.
+func (f *flags) config(version string) (daemon.Config, error) {
+	if f.maxSessions > 0 && f.minIdle > f.maxSessions {
+		return daemon.Config{}, fmt.Errorf("--min-idle %d is over --max-sessions %d", f.minIdle, f.maxSessions)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"queue-timeout", f.queueTimeout}, {"kill-grace", f.killGrace}, {"drain-timeout", f.drainTimeout}} {
+		if d.v == 0 {
+			return daemon.Config{}, fmt.Errorf("--%s must be positive", d.name)
+		}
+	}
+	return daemon.Config{
+		Socket:      f.socket,
+		Listen:      f.listen,
+		TLSCert:     f.tlsCert,
+		TLSKey:      f.tlsKey,
+		TLSClientCA: f.tlsCA,
+		TokenFile:   f.tokenFile,
+		ExitIdle:    f.exitIdle,
+		Version:     version,
+		Pool: pool.Config{
+			Shell:          f.shell,
+			Init:           f.init,
+			MinIdle:        f.minIdle,
+			MaxSessions:    f.maxSessions,
+			MaxUses:        f.maxUses,
+			MaxAge:         f.maxAge,
+			IdleTimeout:    f.idleTimeout,
+			QueueTimeout:   f.queueTimeout,
+			DefaultTimeout: f.defaultTimeout,
+			KillGrace:      f.killGrace,
+			DrainTimeout:   f.drainTimeout,
+		},
+	}, nil
+}

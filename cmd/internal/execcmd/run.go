@@ -1,0 +1,155 @@
+package execcmd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/mothreads/mothreads/client"
+	"github.com/mothreads/mothreads/cmd/internal/cli"
+	"github.com/mothreads/mothreads/cmd/internal/daemonctl"
+	"github.com/mothreads/mothreads/cmd/internal/termio"
+)
+
+// run runs req on the daemon at socket and returns the exit status as an
+// *cli.ExitError (nil for status 0).
+func (o *options) run(ctx context.Context, st Streams, socket string, req *client.Request) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	intr := watchInterrupts(cancel)
+	defer intr.stop()
+
+	var tty *localTerminal
+	if o.tty {
+		var err error
+		if tty, err = openTerminal(st); err != nil {
+			return cli.Exit(cli.ExitFailed, err)
+		}
+		defer tty.restore() // before the error, if any, is printed
+		req.TTY = &tty.size
+	}
+
+	var stdout, stderr io.Writer = st.Out, st.Err
+	var outBuf, errBuf bytes.Buffer
+	if o.json {
+		stdout, stderr = &outBuf, &errBuf
+	}
+	began := time.Now()
+	c, p, err := o.start(ctx, socket, req, stdout, stderr)
+	if err != nil {
+		return o.report(st, outcome(nil, err, context.Cause(ctx), req), nil, began, nil, nil)
+	}
+	defer c.Close()
+	intr.attach(p)
+	if tty != nil {
+		stop := tty.follow(p)
+		defer stop()
+	}
+	res, err := p.Wait()
+	return o.report(st, outcome(res, err, context.Cause(ctx), req), res, began, outBuf.Bytes(), errBuf.Bytes())
+}
+
+// start dials the daemon and starts the call; when no daemon answers, it
+// auto-starts one (unless --no-autostart) and tries once more. The call's
+// stdin is not touched before the call has started, so the retry loses
+// nothing.
+func (o *options) start(ctx context.Context, socket string, req *client.Request, stdout, stderr io.Writer) (*client.Client, *client.Process, error) {
+	c, p, err := startOn(ctx, socket, req, stdout, stderr)
+	if err == nil || !errors.Is(err, client.ErrUnavailable) || ctx.Err() != nil {
+		return c, p, err
+	}
+	if o.noAutostart {
+		return nil, nil, errNoDaemonErr{socket}
+	}
+	if err := daemonctl.Ensure(ctx, daemonctl.Autostart{Socket: socket, ExitIdle: AutostartExitIdle, Timeout: AutostartTimeout}); err != nil {
+		return nil, nil, fmt.Errorf("auto-starting a daemon: %w", err)
+	}
+	return startOn(ctx, socket, req, stdout, stderr)
+}
+
+// errNoDaemonErr is the failure when no daemon answers and none may be
+// started.
+type errNoDaemonErr struct{ socket string }
+
+func (e errNoDaemonErr) Error() string { return errNoDaemon(e.socket).Error() }
+
+func startOn(ctx context.Context, socket string, req *client.Request, stdout, stderr io.Writer) (*client.Client, *client.Process, error) {
+	c, err := client.Dial(ctx, client.WithSocket(socket))
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := c.Start(ctx, req, stdout, stderr)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, p, nil
+}
+
+// localTerminal is the caller's terminal during `exec -t`.
+type localTerminal struct {
+	term       *termio.Terminal
+	size       client.WindowSize // as sent with the request
+	restore    func()
+	resized    chan struct{}
+	stopResize func()
+}
+
+// openTerminal puts stdin's terminal in raw mode and starts noting its size
+// changes, both before the call starts: nothing the command prints or
+// reads, and no resize, can slip in before. Call restore on every way out
+// (it also stops the notes).
+func openTerminal(st Streams) (*localTerminal, error) {
+	term, err := termio.Open(st.In)
+	if err != nil {
+		return nil, fmt.Errorf("-t needs a terminal on stdin: %w", err)
+	}
+	rows, cols, err := term.Size()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := term.MakeRaw()
+	if err != nil {
+		return nil, err
+	}
+	t := &localTerminal{term: term, size: client.WindowSize{Rows: rows, Cols: cols}, resized: make(chan struct{}, 1)}
+	t.stopResize = termio.NotifyResize(t.resized)
+	t.restore = func() {
+		t.stopResize()
+		raw()
+	}
+	return t, nil
+}
+
+// follow forwards the terminal's size to p whenever it changes, starting
+// with any change since the request was made, until stop is called.
+func (t *localTerminal) follow(p *client.Process) (stop func()) {
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	sent := t.size
+	update := func() {
+		if rows, cols, err := t.term.Size(); err == nil && (client.WindowSize{Rows: rows, Cols: cols}) != sent {
+			sent = client.WindowSize{Rows: rows, Cols: cols}
+			_ = p.Resize(sent) // fails only once the call has ended
+		}
+	}
+	go func() {
+		defer close(exited)
+		update()
+		for {
+			select {
+			case <-t.resized:
+				update()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
+}

@@ -39,11 +39,11 @@ type Spec struct {
 
 // Child is a daemon started by Start.
 type Child struct {
-	spec   Spec
-	cmd    *exec.Cmd
-	logAt  int64 // the log file's size when the daemon started
-	done   chan struct{}
-	err    error
+	spec  Spec
+	cmd   *exec.Cmd
+	logAt int64 // the log file's size when the daemon started
+	done  chan struct{}
+	err   error
 }
 
 // Start starts the running binary as `BINARY daemon --socket SOCKET

@@ -108,6 +108,14 @@ func (e *env) startDaemon(args []string, extra ...string) *daemon {
 func (e *env) spawnDaemon(args []string, extra ...string) *daemon {
 	e.t.Helper()
 	all := append([]string{"--socket", e.socket, "--min-idle", "1", "--kill-grace", "500ms", "--log-level", "debug"}, args...)
+	return e.spawnDaemonExact(all, extra...)
+}
+
+// spawnDaemonExact is spawnDaemon with exactly args on the command line:
+// no --socket (the daemon takes MOTHREADS_SOCKET from the env's
+// environment) and none of spawnDaemon's other flags.
+func (e *env) spawnDaemonExact(all []string, extra ...string) *daemon {
+	e.t.Helper()
 	cmd := exec.Command(bin.mothreadsd, all...)
 	cmd.Env = e.environ(extra...)
 	d := &daemon{cmd: cmd, logs: newLogBuffer(), done: make(chan struct{})}

@@ -88,7 +88,11 @@ func serve(cfg daemon.Config, log *slog.Logger) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, daemon.ErrAlreadyRunning):
-		return cli.Exit(ExitAlreadyRunning, err)
+		socket := cfg.Socket
+		if socket == "" {
+			socket = daemon.DefaultSocketPath()
+		}
+		return cli.Exit(ExitAlreadyRunning, fmt.Errorf("already running: another daemon serves on %s", socket))
 	default:
 		return cli.Exit(ExitFailed, fmt.Errorf("daemon failed: %w", err))
 	}

@@ -1,7 +1,6 @@
 package daemoncmd
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/mothreads/mothreads/cmd/internal/envflag"
@@ -69,19 +68,11 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	envflag.Bind(fs, EnvPrefix)
 }
 
-// config returns the daemon's Config, or a usage error for settings that
-// contradict each other.
+// config returns the daemon's Config, or a usage error naming the flag for
+// settings that are wrong or contradict each other (see check).
 func (f *flags) config(version string) (daemon.Config, error) {
-	if f.maxSessions > 0 && f.minIdle > f.maxSessions {
-		return daemon.Config{}, fmt.Errorf("--min-idle %d is over --max-sessions %d", f.minIdle, f.maxSessions)
-	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"queue-timeout", f.queueTimeout}, {"kill-grace", f.killGrace}, {"drain-timeout", f.drainTimeout}} {
-		if d.v == 0 {
-			return daemon.Config{}, fmt.Errorf("--%s must be positive", d.name)
-		}
+	if err := f.check(); err != nil {
+		return daemon.Config{}, err
 	}
 	return daemon.Config{
 		Socket:      f.socket,

@@ -1,0 +1,226 @@
+//go:build linux
+
+package integration
+
+import (
+	"encoding/json"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// daemonFlags are mothreadsd's flags as DESIGN.md's External interface
+// lists them.
+var daemonFlags = []string{
+	"socket", "listen", "tls-cert", "tls-key", "tls-client-ca", "token-file", "shell", "init",
+	"min-idle", "max-sessions", "max-uses", "max-age", "idle-timeout", "queue-timeout",
+	"default-timeout", "kill-grace", "drain-timeout", "exit-idle", "log-format", "log-level",
+}
+
+// envName is a daemon flag's variable: MOTHREADS_MIN_IDLE for min-idle.
+func envName(flag string) string {
+	return "MOTHREADS_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+func TestDaemonHelpListsEveryFlagAndVariable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.runCmd(e.daemonCmd([]string{"--help"})).want(t, 0)
+	for _, f := range daemonFlags {
+		if !strings.Contains(r.stdout, "--"+f+" ") {
+			t.Errorf("--help does not list --%s", f)
+		}
+		if !strings.Contains(r.stdout, "(env "+envName(f)+")") {
+			t.Errorf("--help does not name %s for --%s", envName(f), f)
+		}
+	}
+}
+
+func TestDaemonVersion(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.runCmd(e.daemonCmd([]string{"--version"})).want(t, 0)
+	if !regexp.MustCompile(`^mothreadsd version \S+\n$`).MatchString(r.stdout) {
+		t.Errorf("mothreadsd --version printed %q", r.stdout)
+	}
+	e.socketGone() // it did not start serving
+}
+
+// TestDaemonRefusesBadSettings gives each setting a bad value, on the
+// command line or in its variable, and wants exit status 2 with the flag
+// (and the variable) named, before anything starts.
+func TestDaemonRefusesBadSettings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		env   []string
+		names []string // all in stderr
+	}{
+		{"negative duration", []string{"--kill-grace", "-1s"}, nil, []string{"--kill-grace", "negative"}},
+		{"duration without unit", []string{"--max-age", "10"}, nil, []string{"--max-age", "duration"}},
+		{"zero queue timeout", []string{"--queue-timeout", "0"}, nil, []string{"--queue-timeout", "positive"}},
+		{"unknown log format", []string{"--log-format", "xml"}, nil, []string{"--log-format", "text, json"}},
+		{"unknown log level", []string{"--log-level", "loud"}, nil, []string{"--log-level", "debug"}},
+		{"negative count", []string{"--min-idle", "-1"}, nil, []string{"--min-idle", "minimum"}},
+		{"not a number", []string{"--max-sessions", "many"}, nil, []string{"--max-sessions", "whole number"}},
+		{"min idle over max", []string{"--min-idle", "5", "--max-sessions", "2"}, nil, []string{"--min-idle", "--max-sessions"}},
+		{"unknown shell path", []string{"--shell", "/no/such/shell"}, nil, []string{"--shell", "/no/such/shell"}},
+		{"unknown shell name", []string{"--shell", "no-such-shell-mti"}, nil, []string{"--shell", "not found"}},
+		{"TCP without TLS or token", []string{"--listen", "127.0.0.1:0"}, nil, []string{"--listen", "--token-file"}},
+		{"TLS without TCP", []string{"--tls-cert", "/etc/hostname"}, nil, []string{"--tls-cert", "--listen"}},
+		{"missing token file", []string{"--listen", "127.0.0.1:0", "--token-file", "/no/such/token"}, nil, []string{"--token-file", "/no/such/token"}},
+		{"unknown flag", []string{"--no-such-flag"}, nil, []string{"--no-such-flag"}},
+		{"argument", []string{"extra"}, nil, []string{"extra"}},
+		{"negative duration in variable", nil, []string{"MOTHREADS_DRAIN_TIMEOUT=-5s"}, []string{"MOTHREADS_DRAIN_TIMEOUT", "--drain-timeout", "negative"}},
+		{"unknown log format in variable", nil, []string{"MOTHREADS_LOG_FORMAT=xml"}, []string{"MOTHREADS_LOG_FORMAT", "--log-format"}},
+		{"bad count in variable", nil, []string{"MOTHREADS_MAX_USES=-3"}, []string{"MOTHREADS_MAX_USES", "--max-uses"}},
+		{"unknown shell in variable", nil, []string{"MOTHREADS_SHELL=/no/such/shell"}, []string{"--shell", "/no/such/shell"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.runCmd(e.daemonCmd(tc.args, tc.env...)).want(t, 2)
+			for _, n := range tc.names {
+				if !strings.Contains(r.stderr, n) {
+					t.Errorf("stderr %q does not name %q", r.stderr, n)
+				}
+			}
+			e.socketGone()
+		})
+	}
+}
+
+// TestEveryDurationVariableIsRead gives every duration setting a negative
+// value through its variable alone: each must be read, and refused.
+func TestEveryDurationVariableIsRead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, f := range []string{"max-age", "idle-timeout", "queue-timeout", "default-timeout", "kill-grace", "drain-timeout", "exit-idle"} {
+		r := e.runCmd(e.daemonCmd(nil, envName(f)+"=-1s")).want(t, 2)
+		if !strings.Contains(r.stderr, envName(f)) || !strings.Contains(r.stderr, "--"+f) {
+			t.Errorf("%s=-1s: stderr %q names neither the variable nor the flag", envName(f), r.stderr)
+		}
+	}
+}
+
+// TestDaemonSettingsFromEnvironment starts mothreadsd with its settings in
+// MOTHREADS_* variables (the socket included) and checks that they apply,
+// and that the command line wins over a variable.
+func TestDaemonSettingsFromEnvironment(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.spawnDaemonExact([]string{"--max-sessions", "6"},
+		"MOTHREADS_MIN_IDLE=3", "MOTHREADS_MAX_SESSIONS=5", "MOTHREADS_LOG_FORMAT=json",
+		"MOTHREADS_LOG_LEVEL=debug", "MOTHREADS_KILL_GRACE=300ms", "MOTHREADS_DEFAULT_TIMEOUT=400ms",
+		"MOTHREADS_INIT=MTI_FROM_INIT=yes")
+	if !d.logs.waitFor(`"msg":"serving"`, daemonStartBound, d.done) {
+		t.Fatalf("mothreadsd did not log that it serves, in JSON; its log:\n%s", d.logs)
+	}
+	t.Cleanup(func() { d.stop(t, e.socket) })
+
+	s := e.status()
+	if s.Pool.MinIdle != 3 || s.Pool.MaxSessions != 6 {
+		t.Errorf("min_idle %d, max_sessions %d; want 3 (MOTHREADS_MIN_IDLE) and 6 (--max-sessions over MOTHREADS_MAX_SESSIONS=5)",
+			s.Pool.MinIdle, s.Pool.MaxSessions)
+	}
+	if s.Socket != e.socket {
+		t.Errorf("serving on %q, want %q (MOTHREADS_SOCKET)", s.Socket, e.socket)
+	}
+	// MOTHREADS_DEFAULT_TIMEOUT limits a call that sets none.
+	e.run("exec", "--", "sleep", "30").want(t, 124)
+	// MOTHREADS_INIT ran in the session before the call.
+	if r := e.run("exec", "--clean-env", "-c", `echo "$MTI_FROM_INIT"`).want(t, 0); r.stdout != "yes\n" {
+		t.Errorf("init script's variable: %q, want \"yes\\n\"", r.stdout)
+	}
+	// Every line of the log so far is one JSON object with time, level, msg.
+	for _, line := range strings.Split(strings.TrimSpace(d.logs.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("log line is not JSON (%v): %q", err, line)
+			continue
+		}
+		for _, k := range []string{"time", "level", "msg"} {
+			if _, ok := rec[k]; !ok {
+				t.Errorf("log line without %q: %q", k, line)
+			}
+		}
+	}
+}
+
+func TestDaemonAlreadyRunning(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	first := e.startDaemon(nil)
+	second := e.spawnDaemon(nil)
+	if code := second.wait(t); code != 3 {
+		t.Errorf("second mothreadsd on the same socket: status %d, want 3", code)
+	}
+	if want := "already running"; !strings.Contains(second.logs.String(), want) || !strings.Contains(second.logs.String(), e.socket) {
+		t.Errorf("second mothreadsd's stderr %q does not say %q with the socket", second.logs, want)
+	}
+	// The first one still serves, on its own socket file.
+	if s := e.status(); s.PID != first.cmd.Process.Pid || !s.Serving {
+		t.Errorf("status after the second start: pid %d serving %v, want pid %d serving", s.PID, s.Serving, first.cmd.Process.Pid)
+	}
+	e.run("exec", "--", "true").want(t, 0)
+}
+
+func TestDaemonReplacesStaleSocket(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.staleSocket()
+	d := e.startDaemon(nil)
+	if !strings.Contains(d.logs.String(), "removed a stale socket") {
+		t.Errorf("the daemon did not log the stale socket's removal:\n%s", d.logs)
+	}
+	e.run("exec", "--", "echo", "ok").want(t, 0)
+}
+
+// TestDaemonOrderedShutdownOnSignal sends SIGTERM (and SIGINT) while a call
+// runs: the call finishes, the daemon exits 0 and removes its socket.
+func TestDaemonOrderedShutdownOnSignal(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			d := e.spawnDaemon(nil)
+			if !d.logs.waitFor("msg=serving", daemonStartBound, d.done) {
+				t.Fatalf("mothreadsd did not start serving; its log:\n%s", d.logs)
+			}
+			cmd := e.cli([]string{"exec", "-c", "echo ready; sleep 0.3; echo finished"})
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill() })
+			lines := newLineReader(out)
+			lines.expect(t, "ready")
+			d.cmd.Process.Signal(sig)
+			lines.expect(t, "finished")
+			if code := waitExit(t, cmd); code != 0 {
+				t.Errorf("the call in flight at %v: exit status %d, want 0", sig, code)
+			}
+			if code := d.wait(t); code != 0 {
+				t.Errorf("mothreadsd after %v: exit status %d, want 0; log:\n%s", sig, code, d.logs)
+			}
+			e.socketGone()
+			if !strings.Contains(d.logs.String(), "shutdown complete") {
+				t.Errorf("no \"shutdown complete\" in the log:\n%s", d.logs)
+			}
+		})
+	}
+}
+
+// daemonCmd returns a mothreadsd command with exactly args and the env's
+// environment plus extra.
+func (e *env) daemonCmd(args []string, extra ...string) *exec.Cmd {
+	cmd := exec.Command(bin.mothreadsd, args...)
+	cmd.Env = e.environ(extra...)
+	return cmd
+}

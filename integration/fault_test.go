@@ -129,7 +129,7 @@ func TestFaultDaemonKilledWithCallsInFlight(t *testing.T) {
 			t.Fatalf("call %d still waiting %v after the daemon died", i, cliBound)
 		}
 	}
-	assertNoLeftovers(t, "MTI_CALL", call)   // commands and grandchildren
+	assertNoLeftovers(t, "MTI_CALL", call)    // commands and grandchildren
 	assertNoLeftovers(t, markerVar, e.marker) // sessions and the reaper too
 
 	d2 := e.startDaemon(nil)

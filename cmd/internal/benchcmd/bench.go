@@ -44,7 +44,12 @@ type options struct {
 
 // New returns the bench command.
 func New(st Streams) *cobra.Command {
-	o := &options{n: 200, concurrency: 1}
+	return newWith(&options{n: 200, concurrency: 1}, st)
+}
+
+// newWith returns the bench command with its flags bound to o, which holds
+// their defaults.
+func newWith(o *options, st Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench [-n N] [-c C] [--init SCRIPT] [--json] -- PROG [ARG...] | bench ... -c SCRIPT",
 		Short: "Compare running a command through a daemon with spawning it",

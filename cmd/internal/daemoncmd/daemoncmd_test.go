@@ -1,0 +1,94 @@
+package daemoncmd
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// parsed returns the daemon's flags after parsing args.
+func parsed(t *testing.T, args ...string) *flags {
+	t.Helper()
+	f := new(flags)
+	fs := pflag.NewFlagSet("mothreadsd", pflag.ContinueOnError)
+	f.define(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("%q: %v", args, err)
+	}
+	return f
+}
+
+func TestConfig(t *testing.T) {
+	f := parsed(t, "--socket", "/s.sock", "--shell", "sh", "--init", "X=1", "--min-idle", "3", "--max-sessions", "5",
+		"--max-uses", "7", "--max-age", "2m", "--idle-timeout", "1m", "--queue-timeout", "4s", "--default-timeout", "9s",
+		"--kill-grace", "300ms", "--drain-timeout", "8s", "--exit-idle", "10m")
+	cfg, err := f.config("v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Pool
+	if cfg.Socket != "/s.sock" || cfg.ExitIdle != 10*time.Minute || cfg.Version != "v1" || p.Shell != "sh" || p.Init != "X=1" ||
+		p.MinIdle != 3 || p.MaxSessions != 5 || p.MaxUses != 7 || p.MaxAge != 2*time.Minute || p.IdleTimeout != time.Minute ||
+		p.QueueTimeout != 4*time.Second || p.DefaultTimeout != 9*time.Second || p.KillGrace != 300*time.Millisecond || p.DrainTimeout != 8*time.Second {
+		t.Errorf("config %+v", cfg)
+	}
+	d := parsed(t)
+	if cfg, err := d.config("v"); err != nil || cfg.Pool.MinIdle != DefaultMinIdle || cfg.Pool.MaxUses != DefaultMaxUses || cfg.Pool.Shell != "bash" {
+		t.Errorf("defaults: %+v, %v", cfg, err)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--min-idle", "4", "--max-sessions", "2"}, "--min-idle 4 is over --max-sessions 2"},
+		{[]string{"--queue-timeout", "0"}, "--queue-timeout must be positive"},
+		{[]string{"--kill-grace", "0s"}, "--kill-grace must be positive"},
+		{[]string{"--drain-timeout", "0"}, "--drain-timeout must be positive"},
+		{[]string{"--shell", ""}, "--shell: empty"},
+		{[]string{"--shell", "/no/such/sh"}, `--shell "/no/such/sh"`},
+		{[]string{"--listen", "127.0.0.1:1"}, "--listen 127.0.0.1:1: refusing TCP"},
+		{[]string{"--token-file", "/etc/hostname"}, "--token-file without --listen"},
+		{[]string{"--listen", ":1", "--tls-cert", "/etc/hostname"}, "--tls-cert without --tls-key"},
+		{[]string{"--listen", ":1", "--tls-key", "/etc/hostname"}, "--tls-key without --tls-cert"},
+		{[]string{"--listen", ":1", "--token-file", "/etc/hostname", "--tls-client-ca", "/etc/hostname"}, "--tls-client-ca needs --tls-cert"},
+		{[]string{"--listen", ":1", "--token-file", "/no/such/token"}, "--token-file: stat /no/such/token"},
+		{[]string{"--listen", ":1", "--token-file", "/etc"}, "--token-file /etc: is a directory"},
+	} {
+		_, err := parsed(t, tc.args...).config("v")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	if _, err := parsed(t, "--listen", ":1", "--token-file", "/etc/hostname").config("v"); err != nil {
+		t.Errorf("TCP with a token: %v", err)
+	}
+}
+
+func TestMainUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{[]string{"--version"}, 0, "mothreadsd version ", ""},
+		{[]string{"--log-format", "xml"}, ExitUsage, "", `invalid argument "xml" for "--log-format"`},
+		{[]string{"--shell", "/no/such/sh"}, ExitUsage, "", `--shell "/no/such/sh"`},
+		{[]string{"stray"}, ExitUsage, "", `unknown command "stray"`},
+	} {
+		var out, errb strings.Builder
+		code := Main(context.Background(), tc.args, &out, &errb)
+		if code != tc.code || !strings.HasPrefix(out.String(), tc.stdout) || !strings.Contains(errb.String(), tc.stderr) {
+			t.Errorf("%q: status %d stdout %q stderr %q; want %d, %q..., ...%q...", tc.args, code, out.String(), errb.String(), tc.code, tc.stdout, tc.stderr)
+		}
+	}
+}

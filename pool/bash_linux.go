@@ -49,6 +49,7 @@ type bashShell struct {
 	exitErr    error          // from cmd.Wait, set before gone fires
 
 	mu       sync.Mutex
+	closing  bool // close has begun: a slot is closed as soon as its child is ready
 	slots    map[int]*slot
 	byPID    map[int]*slot // children that reported ready, by pid
 	running  map[int]*slot // slots handed to a call, by number
@@ -257,6 +258,10 @@ func (s *bashShell) statusLine(line string) {
 			sl.pid = num(2)
 			s.byPID[sl.pid] = sl
 			sl.ready.Go()
+			if s.closing { // see close
+				sl.close()
+				delete(s.slots, sl.n)
+			}
 		}
 	case "rc":
 		if sl := s.slots[num(1)]; sl != nil && !sl.ready.Fired() {
@@ -358,15 +363,25 @@ func (s *bashShell) memoryOf() int64 {
 }
 
 // close stops the shell and everything it started: closing the control pipe
-// and every wake FIFO lets the shell and its waiting children exit on their
+// and every wake pipe lets the shell and its waiting children exit on their
 // own; what is still there after grace is killed, session-wide.
+//
+// Only the slots whose child is ready (it has opened its channels, or died)
+// are closed at once. A child that is not ready yet opens its channels by
+// descriptor number through /proc; were they closed, the numbers could be
+// reused by another call's pipes, and the child would write into those. So
+// such a slot is closed when its child reports ready, or after every
+// process of the session is dead.
 func (s *bashShell) close(grace time.Duration) {
 	if s.cmd != nil {
 		s.control.Close()
 		s.mu.Lock()
+		s.closing = true
 		for n, sl := range s.slots {
-			sl.close()
-			delete(s.slots, n)
+			if sl.ready.Fired() {
+				sl.close()
+				delete(s.slots, n)
+			}
 		}
 		s.mu.Unlock()
 		if grace > 0 {
@@ -379,6 +394,12 @@ func (s *bashShell) close(grace time.Duration) {
 		killSession(sid, syscall.SIGKILL)
 		s.gone.Wait()
 		s.spec.reaper.forget(sid)
+		s.mu.Lock()
+		for n, sl := range s.slots {
+			sl.close()
+			delete(s.slots, n)
+		}
+		s.mu.Unlock()
 	}
 	s.cleanup()
 }

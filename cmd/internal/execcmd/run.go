@@ -38,12 +38,11 @@ func (o *options) run(ctx context.Context, st Streams, socket string, req *clien
 		stdout, stderr = &outBuf, &errBuf
 	}
 	began := time.Now()
-	c, p, err := o.start(ctx, socket, req, stdout, stderr)
+	c, p, err := o.start(ctx, intr, socket, req, stdout, stderr)
 	if err != nil {
 		return o.report(st, outcome(nil, err, context.Cause(ctx), req), nil, began, nil, nil)
 	}
 	defer c.Close()
-	intr.attach(p)
 	if tty != nil {
 		stop := tty.follow(p)
 		defer stop()
@@ -56,8 +55,8 @@ func (o *options) run(ctx context.Context, st Streams, socket string, req *clien
 // auto-starts one (unless --no-autostart) and tries once more. The call's
 // stdin is not touched before the call has started, so the retry loses
 // nothing.
-func (o *options) start(ctx context.Context, socket string, req *client.Request, stdout, stderr io.Writer) (*client.Client, *client.Process, error) {
-	c, p, err := startOn(ctx, socket, req, stdout, stderr)
+func (o *options) start(ctx context.Context, intr *interrupts, socket string, req *client.Request, stdout, stderr io.Writer) (*client.Client, *client.Process, error) {
+	c, p, err := startOn(ctx, intr, socket, req, stdout, stderr)
 	if err == nil || !errors.Is(err, client.ErrUnavailable) || ctx.Err() != nil {
 		return c, p, err
 	}
@@ -67,7 +66,7 @@ func (o *options) start(ctx context.Context, socket string, req *client.Request,
 	if err := daemonctl.Ensure(ctx, daemonctl.Autostart{Socket: socket, ExitIdle: AutostartExitIdle, Timeout: AutostartTimeout}); err != nil {
 		return nil, nil, fmt.Errorf("auto-starting a daemon: %w", err)
 	}
-	return startOn(ctx, socket, req, stdout, stderr)
+	return startOn(ctx, intr, socket, req, stdout, stderr)
 }
 
 // errNoDaemonErr is the failure when no daemon answers and none may be
@@ -76,16 +75,21 @@ type errNoDaemonErr struct{ socket string }
 
 func (e errNoDaemonErr) Error() string { return errNoDaemon(e.socket).Error() }
 
-func startOn(ctx context.Context, socket string, req *client.Request, stdout, stderr io.Writer) (*client.Client, *client.Process, error) {
+// startOn dials the daemon at socket and starts the call, telling intr
+// when the start begins and how it ends.
+func startOn(ctx context.Context, intr *interrupts, socket string, req *client.Request, stdout, stderr io.Writer) (*client.Client, *client.Process, error) {
 	c, err := client.Dial(ctx, client.WithSocket(socket))
 	if err != nil {
 		return nil, nil, err
 	}
+	intr.starting()
 	p, err := c.Start(ctx, req, stdout, stderr)
 	if err != nil {
+		intr.startFailed()
 		c.Close()
 		return nil, nil, err
 	}
+	intr.attach(p)
 	return c, p, nil
 }
 

@@ -120,7 +120,10 @@ func soakCall(t *testing.T, c *client.Client, i int) {
 		t.Fatalf("call %d: %v, want timed out", i, res)
 	case !timeout && (res.ExitCode != code || res.Signal != 0 || res.TimedOut):
 		t.Fatalf("call %d: %v, want exit status %d", i, res, code)
-	case stdout.String() != want:
+	case timeout && !strings.HasPrefix(want, stdout.String()):
+		// On a loaded machine the timeout may strike before the echo.
+		t.Fatalf("call %d: stdout %q, want %q or a part of it", i, stdout.String(), want)
+	case !timeout && stdout.String() != want:
 		t.Fatalf("call %d: stdout %q, want %q", i, stdout.String(), want)
 	case !timeout && stderr.String() != wantErr:
 		t.Fatalf("call %d: stderr %q, want %q", i, stderr.String(), wantErr)

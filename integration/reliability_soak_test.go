@@ -25,13 +25,16 @@ var soakCallsFlag = flag.Int("soak-calls", 0, "sequential calls in TestSoak (0: 
 // forked), so fds and processes must match exactly but for a session's
 // spare child being forked again; goroutines may differ by the transient
 // ones of gRPC and the runtime; RSS by what the garbage collector has not
-// returned yet.
+// returned yet. Under -race the daemon's RSS grows with every goroutine
+// and lock it ever made (the detector's shadow memory and clocks: +27 MB
+// over 20,000 calls, against +1.2 MB without it), so the slack is wider.
 const (
-	soakMaxUses       = 50
-	soakFDSlack       = 4
-	soakProcSlack     = 2
-	soakGoroutineSlak = 6
-	soakRSSSlackKB    = 24 << 10
+	soakMaxUses        = 50
+	soakFDSlack        = 4
+	soakProcSlack      = 2
+	soakGoroutineSlack = 6
+	soakRSSSlackKB     = 8 << 10
+	soakRaceRSSSlackKB = 64 << 10
 )
 
 // soakFigures are the daemon's resources at one moment.
@@ -173,9 +176,13 @@ func TestSoak(t *testing.T) {
 	}
 	check("open fds", int64(start.fds), int64(end.fds), soakFDSlack)
 	check("child processes", int64(start.procs), int64(end.procs), soakProcSlack)
-	check("goroutines", int64(start.goroutines), int64(end.goroutines), soakGoroutineSlak)
-	if end.rssKB > start.rssKB+soakRSSSlackKB {
-		t.Errorf("VmRSS grew from %d kB to %d kB (slack %d kB)", start.rssKB, end.rssKB, soakRSSSlackKB)
+	check("goroutines", int64(start.goroutines), int64(end.goroutines), soakGoroutineSlack)
+	rssSlack := int64(soakRSSSlackKB)
+	if raceEnabled {
+		rssSlack = soakRaceRSSSlackKB
+	}
+	if end.rssKB > start.rssKB+rssSlack {
+		t.Errorf("VmRSS grew from %d kB to %d kB (slack %d kB)", start.rssKB, end.rssKB, rssSlack)
 	}
 	if want := int64(calls/soakMaxUses) - 2; st.Pool.SessionsRecycled < want {
 		t.Errorf("Status shows %d sessions recycled, want at least %d for %d calls at --max-uses %d",

@@ -69,12 +69,25 @@ func newMarker() string {
 
 // environ is the environment of the test's processes: the test's own
 // without MOTHREADS_* settings, plus the marker, the socket and extra.
+// Under -race it also sets GORACE's atexit_sleep_ms to 0: by default every
+// race-enabled process that exits with status 0 sleeps a second first,
+// which would add a second to each CLI run.
 func (e *env) environ(extra ...string) []string {
 	var out []string
+	gorace := ""
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MOTHREADS_") {
+		switch {
+		case strings.HasPrefix(kv, "GORACE="):
+			gorace = strings.TrimPrefix(kv, "GORACE=")
+		case !strings.HasPrefix(kv, "MOTHREADS_"):
 			out = append(out, kv)
 		}
+	}
+	if raceEnabled {
+		gorace = strings.TrimSpace(gorace + " atexit_sleep_ms=0")
+	}
+	if gorace != "" {
+		out = append(out, "GORACE="+gorace)
 	}
 	out = append(out, markerVar+"="+e.marker, "MOTHREADS_SOCKET="+e.socket)
 	return append(out, extra...)

@@ -203,6 +203,15 @@ func TestFaultSIGTERMUnderLoad(t *testing.T) {
 	for range clients {
 		<-inFlight
 	}
+	// Long calls must be running when the signal comes: wait until two of
+	// their sleeps are (nothing reports it but /proc).
+	deadline := time.Now().Add(cliBound)
+	for sleeping(call) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no long call running after %v", cliBound)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	term := time.Now()
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -229,4 +238,15 @@ func TestFaultSIGTERMUnderLoad(t *testing.T) {
 		t.Errorf("no call was cancelled, though 5 s calls outlast the 1 s drain")
 	}
 	assertNoLeftovers(t, "MTI_CALL", call)
+}
+
+// sleeping counts the sleep processes marked with MTI_CALL=call.
+func sleeping(call string) int {
+	n := 0
+	for _, pid := range markedProcesses("MTI_CALL", call) {
+		if strings.HasPrefix(cmdline(pid), "sleep ") {
+			n++
+		}
+	}
+	return n
 }

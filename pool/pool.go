@@ -213,9 +213,11 @@ func (p *Pool) begin(ctx context.Context, req *Request) (*call, *session, error)
 	return c, sess, nil
 }
 
-// execute runs c on sess and releases the session. If the session's shell
-// turned out to be dead before the command started, the call moves to
-// another session once: nothing of it has run.
+// execute runs c on sess and releases the session. If the session turned
+// out to be broken before the command started (its shell or its spare child
+// dead), the call moves to another session: nothing of it has run. Each
+// broken session is retired, so MaxSessions retries reach a fresh one even
+// when every session was broken at once.
 func (p *Pool) execute(sess *session, c *call) (*Result, error) {
 	defer c.stopWatch()
 	for attempt := 0; ; attempt++ {
@@ -224,7 +226,7 @@ func (p *Pool) execute(sess *session, c *call) (*Result, error) {
 			r.Queued, r.Started, r.Finished = c.queued, c.startedAt, time.Now()
 		}
 		p.release(sess, c, r, err)
-		if err == nil || c.started.Fired() || attempt > 0 || isRequestError(err) {
+		if err == nil || c.started.Fired() || attempt >= p.cfg.MaxSessions || isRequestError(err) {
 			return r, err
 		}
 		p.log.Warn("session failed before the call started; retrying on another", "session", sess.name, "err", err)

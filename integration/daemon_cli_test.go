@@ -3,12 +3,17 @@
 package integration
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // daemonFlags are mothreadsd's flags as DESIGN.md's External interface
@@ -223,4 +228,62 @@ func (e *env) daemonCmd(args []string, extra ...string) *exec.Cmd {
 	cmd := exec.Command(bin.mothreadsd, args...)
 	cmd.Env = e.environ(extra...)
 	return cmd
+}
+
+// TestDaemonSurvivesItsLogReaderGoing: a daemon whose stderr is a pipe
+// that nobody reads any more (`mothreadsd 2>&1 | head -1`) keeps serving
+// and still shuts down in order. Go's default would kill it with SIGPIPE
+// on its next log line, leaving its socket behind.
+func TestDaemonSurvivesItsLogReaderGoing(t *testing.T) {
+	e := newEnv(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin.mothreadsd, "--socket", e.socket, "--min-idle", "1", "--log-level", "debug")
+	cmd.Env = e.environ()
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	done := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill() // no-op once it has exited
+		<-done
+	})
+	// Read its log until it serves, then go away as head would.
+	lines := bufio.NewReader(r)
+	for {
+		line, err := lines.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the daemon's log: %v", err)
+		}
+		if strings.Contains(line, "msg=serving") {
+			break
+		}
+	}
+	r.Close()
+	// Every call logs at debug level: each of these writes to the closed pipe.
+	for i := range 3 {
+		want := fmt.Sprintf("call %d\n", i)
+		if r := e.run("exec", "--no-autostart", "--", "echo", "call", strconv.Itoa(i)).want(t, 0); r.stdout != want {
+			t.Errorf("stdout %q, want %q", r.stdout, want)
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+		if waitErr != nil {
+			t.Fatalf("mothreadsd exit: %v, want status 0 after SIGTERM", waitErr)
+		}
+	case <-time.After(daemonStopBound):
+		t.Fatalf("mothreadsd did not exit within %v of SIGTERM", daemonStopBound)
+	}
+	e.socketGone()
 }

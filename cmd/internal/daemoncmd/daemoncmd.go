@@ -12,6 +12,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/mothreads/mothreads/cmd/internal/cli"
 	"github.com/mothreads/mothreads/cmd/internal/envflag"
@@ -80,7 +82,16 @@ usage error, 3 when another daemon already serves on the socket.`,
 }
 
 // serve runs the daemon until its ordered shutdown.
+//
+// SIGPIPE is caught (and dropped) while it runs: Go kills a program that
+// writes to a closed pipe on fd 1 or 2 unless it handles SIGPIPE, and a
+// daemon must not die, leaving its sessions and socket behind, because
+// whoever read its log went away. A caught signal is reset to its default
+// in the processes the daemon starts, so commands still get SIGPIPE.
 func serve(cfg daemon.Config, log *slog.Logger) error {
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	defer signal.Stop(pipes)
 	err := threads.Main("main", func(t *threads.Thread) error {
 		return daemon.Serve(t, cfg)
 	}, threads.Logger(log))

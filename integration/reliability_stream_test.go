@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -131,71 +132,97 @@ func quickCalls(t *testing.T, c *client.Client, n int) []time.Duration {
 // control lets through, and noise (the race detector's shadow memory).
 const stalledReaderRSSBoundKB = 48 << 10
 
-// TestFaultStalledReader: a client stops reading a 1 GiB output (C13). The
-// command blocks, the daemon's memory stays bounded, another client's calls
-// still complete (their latency ratio is logged), and cancelling the stalled
-// call kills the command.
+// startStalled starts `head -c 1G /dev/zero` on c with w as its stdout,
+// over the Attach stream (Start) or the Exec stream, and returns the pid
+// of head and a function that waits for the call.
+func startStalled(t *testing.T, ctx context.Context, c *client.Client, attach bool, call string, w io.Writer) (int, func() (*client.Result, error)) {
+	t.Helper()
+	req := &client.Request{Argv: []string{"head", "-c", strconv.Itoa(1 << 30), "/dev/zero"}, Env: []string{"MTI_CALL=" + call}}
+	if attach {
+		p, err := c.Start(ctx, req, w, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.PID, p.Wait
+	}
+	type outcome struct {
+		res *client.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := c.Exec(ctx, req, w, nil)
+		done <- outcome{res, err}
+	}()
+	deadline := time.Now().Add(cliBound)
+	for {
+		if pids := markedProcesses("MTI_CALL", call); len(pids) > 0 {
+			return pids[0], func() (*client.Result, error) { o := <-done; return o.res, o.err }
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("head not running after %v", cliBound)
+		}
+		time.Sleep(5 * time.Millisecond) // polling /proc: nothing else says it started
+	}
+}
+
+// TestFaultStalledReader: a client stops reading a 1 GiB output (C13), on
+// the Attach stream and on the Exec stream. The command blocks, the
+// daemon's memory stays bounded, another client's calls still complete
+// (their latency ratio is logged), and cancelling the stalled call kills
+// the command.
 func TestFaultStalledReader(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	d := e.startDaemon([]string{"--max-sessions", "4"})
 	other := e.dial(t)
-	before := quickCalls(t, other, 30)
-	rssBefore := procStatusKB(t, d.pid(), "VmRSS")
+	for _, attach := range []bool{true, false} {
+		t.Run(map[bool]string{true: "attach", false: "exec"}[attach], func(t *testing.T) {
+			before := quickCalls(t, other, 30)
+			rssBefore := procStatusKB(t, d.pid(), "VmRSS")
+			call := newMarker()
+			w := &stallWriter{first: make(chan struct{}), release: make(chan struct{})}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			pid, wait := startStalled(t, ctx, e.dial(t), attach, call, w)
+			var releaseOnce sync.Once
+			release := func() { releaseOnce.Do(func() { close(w.release) }) }
+			defer release()
+			select {
+			case <-w.first:
+			case <-time.After(cliBound):
+				t.Fatal("no output reached the client")
+			}
+			written := waitStalled(t, pid)
+			rssStalled := procStatusKB(t, d.pid(), "VmRSS")
+			during := quickCalls(t, other, 30)
+			rssAfter := procStatusKB(t, d.pid(), "VmRSS")
+			if now, _ := writtenBytes(pid); now != written {
+				t.Logf("the command wrote %d more bytes during the quick calls", now-written)
+			}
+			t.Logf("the command wrote %d of %d bytes before it blocked", written, 1<<30)
+			t.Logf("daemon VmRSS: %d kB before, %d kB stalled, %d kB after 30 more calls", rssBefore, rssStalled, rssAfter)
+			t.Logf("quick call latency p50 %v -> %v (x%.2f), max %v -> %v, with a stalled stream",
+				percentile(before, 50), percentile(during, 50), float64(percentile(during, 50))/float64(percentile(before, 50)),
+				before[len(before)-1], during[len(during)-1])
+			if grown := max(rssStalled, rssAfter) - rssBefore; grown > stalledReaderRSSBoundKB {
+				t.Errorf("daemon RSS grew by %d kB with a stalled reader, bound %d kB", grown, stalledReaderRSSBoundKB)
+			}
+			if written >= 1<<30 {
+				t.Errorf("the command wrote all its output: nothing stalled it")
+			}
 
-	stalled := e.dial(t)
-	call := newMarker()
-	w := &stallWriter{first: make(chan struct{}), release: make(chan struct{})}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, err := stalled.Start(ctx, &client.Request{
-		Argv: []string{"head", "-c", strconv.Itoa(1 << 30), "/dev/zero"},
-		Env:  []string{"MTI_CALL=" + call},
-	}, w, nil)
-	if err != nil {
-		t.Fatal(err)
+			cancel()
+			release()
+			res, err := wait()
+			t.Logf("the stalled call after cancel: %v, %v", res, err)
+			if err == nil && !res.Cancelled {
+				t.Errorf("result %v, want cancelled", res)
+			}
+			assertNoLeftovers(t, "MTI_CALL", call)
+			quickCalls(t, other, 1)
+		})
 	}
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			close(w.release)
-		}
-	}
-	defer release()
-	select {
-	case <-w.first:
-	case <-time.After(cliBound):
-		t.Fatal("no output reached the client")
-	}
-	written := waitStalled(t, p.PID)
-	rssStalled := procStatusKB(t, d.pid(), "VmRSS")
-	during := quickCalls(t, other, 30)
-	rssAfter := procStatusKB(t, d.pid(), "VmRSS")
-	if now, _ := writtenBytes(p.PID); now != written {
-		t.Logf("the command wrote %d more bytes during the quick calls", now-written)
-	}
-	t.Logf("the command wrote %d of %d bytes before it blocked", written, 1<<30)
-	t.Logf("daemon VmRSS: %d kB before, %d kB stalled, %d kB after 30 more calls", rssBefore, rssStalled, rssAfter)
-	t.Logf("quick call latency p50 %v -> %v (x%.2f), max %v -> %v, with a stalled stream",
-		percentile(before, 50), percentile(during, 50), float64(percentile(during, 50))/float64(percentile(before, 50)),
-		before[len(before)-1], during[len(during)-1])
-	if grown := max(rssStalled, rssAfter) - rssBefore; grown > stalledReaderRSSBoundKB {
-		t.Errorf("daemon RSS grew by %d kB with a stalled reader, bound %d kB", grown, stalledReaderRSSBoundKB)
-	}
-	if written >= 1<<30 {
-		t.Errorf("the command wrote all its output: nothing stalled it")
-	}
-
-	cancel()
-	release()
-	res, err := p.Wait()
-	t.Logf("the stalled call after cancel: %v, %v", res, err)
-	if err == nil && !res.Cancelled {
-		t.Errorf("result %v, want cancelled", res)
-	}
-	assertNoLeftovers(t, "MTI_CALL", call)
-	quickCalls(t, other, 1)
 }
 
 // TestFaultStderrFloodSilentStdout: megabytes on stderr while stdout stays

@@ -104,9 +104,16 @@ func TestFaultDaemonKilledWithCallsInFlight(t *testing.T) {
 		procs = append(procs, p)
 	}
 	// Two sleeps per call, and the bash of each argv call (a script's
-	// subshell was forked before the call set its environment).
-	if n := len(markedProcesses("MTI_CALL", call)); n < 2*calls+calls/2 {
-		t.Fatalf("%d processes of the calls running, want at least %d", n, 2*calls+calls/2)
+	// subshell was forked before the call set its environment). A
+	// background sleep shows the marker only once it has exec'd, which may
+	// come after "started": /proc gives no event for that, so poll.
+	want := 2*calls + calls/2
+	deadline := time.Now().Add(dieBound)
+	for n := len(markedProcesses("MTI_CALL", call)); n < want; n = len(markedProcesses("MTI_CALL", call)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d processes of the calls running after %v, want at least %d", n, dieBound, want)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	if err := d.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)

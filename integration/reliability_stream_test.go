@@ -262,7 +262,7 @@ func TestFaultTwoHundredChildren(t *testing.T) {
 		{"--", "bash", "-c", "for i in $(seq 200); do sleep 300 & done; echo spawned; wait"},
 	} {
 		call := newMarker()
-		cmd := e.cli(append([]string{"exec", "--timeout", "3s", "--env", "MTI_CALL=" + call}, form...))
+		cmd := e.cli(append([]string{"exec", "--timeout", "5s", "--env", "MTI_CALL=" + call}, form...))
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -273,7 +273,7 @@ func TestFaultTwoHundredChildren(t *testing.T) {
 		newLineReader(out).expect(t, "spawned")
 		// The last children may still be between fork and exec, where
 		// their environment is not yet the marked one.
-		deadline := time.Now().Add(time.Second)
+		deadline := time.Now().Add(3 * time.Second) // within the 5 s timeout
 		n := len(markedProcesses("MTI_CALL", call))
 		for ; n < 200 && time.Now().Before(deadline); n = len(markedProcesses("MTI_CALL", call)) {
 			time.Sleep(10 * time.Millisecond) // polling /proc: no event says "exec'd"

@@ -214,7 +214,7 @@ func pumpCall(o, e *os.File, stdout, stderr io.Writer) *callOutput {
 	out := &callOutput{files: [2]*os.File{o, e}}
 	out.left.Store(2)
 	pump := func(f *os.File, w io.Writer) {
-		pumpOut(f, w)
+		pumpOut(f, w, nil)
 		if out.left.Add(-1) == 0 {
 			out.done.Go()
 		}

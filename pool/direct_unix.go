@@ -120,7 +120,7 @@ func runTerminal(c *call, spec *shellSpec, cmd *exec.Cmd) (*Result, error) {
 	var out signals.Signal
 	go func() {
 		defer out.Go()
-		pumpOut(io.NopCloser(ptyReader{master}), c.req.Stdout)
+		pumpOut(io.NopCloser(ptyReader{master}), c.req.Stdout, nil)
 	}()
 	if c.req.Stdin != nil {
 		go func() {

@@ -1,11 +1,13 @@
 package pool
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mothreads/mothreads/signals"
 )
@@ -20,20 +22,41 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return
 //
 // If w fails, pumpOut keeps reading and discards, so that a dead consumer
 // never wedges the command; the first write error is returned.
-func pumpOut(r io.ReadCloser, w io.Writer) error {
+//
+// When stop (which may be nil) is set and r, an *os.File, sees its read
+// deadline pass (see outputs.abandon), pumpOut still copies what is in the
+// pipe at that moment, reading without waiting, up to the pipe's capacity:
+// everything written before the stop arrives even if w was slow, and a
+// writer that escaped the call cannot keep the pump going.
+func pumpOut(r io.ReadCloser, w io.Writer, stop *atomic.Bool) error {
 	bp := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(bp)
 	defer r.Close()
 	buf := *bp
 	var werr error
+	write := func(p []byte) {
+		if len(p) > 0 && w != nil && werr == nil {
+			_, werr = w.Write(p)
+		}
+	}
 	for {
 		n, err := r.Read(buf)
-		if n > 0 && w != nil && werr == nil {
-			_, werr = w.Write(buf[:n])
+		write(buf[:n])
+		if err == nil {
+			continue
 		}
-		if err != nil {
-			return werr
+		f, isFile := r.(*os.File)
+		if isFile && stop != nil && stop.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+			for left := pipeCapacity(f); left > 0; {
+				n, err := readNow(f, buf[:min(len(buf), left)])
+				write(buf[:n])
+				left -= n
+				if err != nil || n == 0 {
+					break
+				}
+			}
 		}
+		return werr
 	}
 }
 
@@ -52,7 +75,8 @@ func pumpIn(w io.WriteCloser, r io.Reader) {
 type outputs struct {
 	done    signals.Signal
 	left    atomic.Int32
-	files   []*os.File // read ends
+	stop    atomic.Bool // set by abandon
+	files   []*os.File  // read ends
 	dests   []io.Writer
 	started bool
 }
@@ -73,7 +97,7 @@ func (o *outputs) start() {
 	}
 	for i, f := range o.files {
 		go func(f *os.File, w io.Writer) {
-			pumpOut(f, w)
+			pumpOut(f, w, &o.stop)
 			if o.left.Add(-1) == 0 {
 				o.done.Go()
 			}
@@ -82,14 +106,25 @@ func (o *outputs) start() {
 }
 
 // abandon stops reading: a process that escaped the call's process group
-// still holds the pipes. It gets EPIPE or SIGPIPE when it next writes.
+// still holds the pipes. What is in them already is still delivered (a slow
+// consumer is not an escaped writer), then the escaped process gets EPIPE
+// or SIGPIPE when it next writes. abandon returns when the pumps are done.
 func (o *outputs) abandon() {
+	if !o.started {
+		for _, f := range o.files {
+			f.Close()
+		}
+		return
+	}
+	o.stop.Store(true)
 	for _, f := range o.files {
-		f.Close()
+		// Wakes a pump blocked in Read; one busy writing to a slow consumer
+		// sees the deadline on its next Read.
+		if err := f.SetReadDeadline(time.Now()); err != nil {
+			f.Close() // no deadline on this file: stop at once
+		}
 	}
-	if o.started {
-		o.done.Wait()
-	}
+	o.done.Wait()
 }
 
 // outputPipes makes the pipes for a directly spawned command's output: for

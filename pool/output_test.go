@@ -1,0 +1,100 @@
+//go:build linux
+
+package pool_test
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mothreads/mothreads/pool"
+)
+
+// slowWriter is a consumer that takes pause over every write, as a client
+// on a loaded machine or a slow network does.
+type slowWriter struct {
+	pause time.Duration
+	mu    sync.Mutex
+	b     bytes.Buffer
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(w.pause) // simulates a slow consumer; nothing to wait for
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *slowWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestSlowConsumerGetsAllOutput: a command that has written all its output
+// and exited, read by a consumer slower than the kill grace, still
+// delivers every byte (C1). The pool used to stop reading once the grace
+// after the command's end had passed, taking a slow consumer for a process
+// that escaped the call: the end of the output was lost (found by TestLoad
+// on a loaded machine).
+func TestSlowConsumerGetsAllOutput(t *testing.T) {
+	p := testPool(t, pool.Config{MinIdle: 1, KillGrace: 20 * time.Millisecond})
+	var want strings.Builder
+	for i := 1; i <= 30000; i++ {
+		want.WriteString(strconv.Itoa(i) + "\n")
+	}
+	for _, req := range []pool.Request{script("seq 30000"), argv("seq", "30000")} {
+		out := &slowWriter{pause: 20 * time.Millisecond}
+		req.Stdout = out
+		res, err := p.Run(t.Context(), &req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ExitCode != 0 || res.Signal != 0 {
+			t.Errorf("%q%q: %v", req.Argv, req.Script, res)
+		}
+		if got := out.String(); got != want.String() {
+			t.Errorf("%q%q: %d bytes of output, want %d", req.Argv, req.Script, len(got), want.Len())
+		}
+	}
+}
+
+// TestEscapedWriterIsAbandoned: a process that leaves the call's session
+// and keeps its stdout does not hold the call open: the call ends about a
+// kill grace after its main process, with the output written before.
+func TestEscapedWriterIsAbandoned(t *testing.T) {
+	p := testPool(t, pool.Config{MinIdle: 1, KillGrace: 100 * time.Millisecond})
+	var stdout, stderr syncBuffer
+	// The escapee holds the call's stdout (fd 3 here) and says its pid once
+	// it has left the session, so the call cannot end before that.
+	req := script(`exec 3>&1; read -r pid < <(setsid sh -c 'echo $$; exec sleep 30 >&3 3>&-'); echo "$pid" >&2; echo before`)
+	req.Stdout, req.Stderr = &stdout, &stderr
+	done := make(chan struct{})
+	var res *pool.Result
+	var err error
+	go func() {
+		defer close(done)
+		res, err = p.Run(t.Context(), &req)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the call waits for a process that left its session")
+	}
+	first, _, _ := strings.Cut(stderr.String(), "\n")
+	if pid, perr := strconv.Atoi(first); perr == nil {
+		syscall.Kill(pid, syscall.SIGKILL) // it escaped the call on purpose; the leak check waits for its end
+	} else {
+		t.Errorf("stderr %q, want the escaped pid", stderr.String())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 0 || stdout.String() != "before\n" {
+		t.Errorf("result %v, stdout %q; want exit 0 and \"before\\n\"", res, stdout.String())
+	}
+}

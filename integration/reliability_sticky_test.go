@@ -6,6 +6,7 @@ import (
 	"context"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mothreads/mothreads/client"
 )
@@ -32,10 +33,17 @@ func TestFaultStickyShellKilledMidCall(t *testing.T) {
 	out.waitSeen(t, cliBound)
 	// The sticky session's shell runs the command itself: it is the
 	// parent of the call's sleep, and a child of the daemon.
+	// The sleep shows the marker only once it has exec'd, which may come
+	// after "started": /proc gives no event for that, so poll.
 	shell := 0
-	for _, pid := range markedProcesses("MTI_CALL", call) {
-		if pp := parentOf(pid); pp > 1 && parentOf(pp) == d.pid() {
-			shell = pp
+	for deadline := time.Now().Add(dieBound); shell <= 1 && time.Now().Before(deadline); {
+		for _, pid := range markedProcesses("MTI_CALL", call) {
+			if pp := parentOf(pid); pp > 1 && parentOf(pp) == d.pid() {
+				shell = pp
+			}
+		}
+		if shell <= 1 {
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
 	if shell <= 1 {

@@ -57,11 +57,19 @@ func TestConcurrentCalls(t *testing.T) {
 // fail with Busy after the queue timeout; none is dropped silently.
 func TestBackpressure(t *testing.T) {
 	p := testPool(t, pool.Config{MinIdle: 1, MaxSessions: 1, QueueTimeout: 300 * time.Millisecond})
+	// The queue timeout also bounds the wait for a session that is still
+	// starting, which a loaded machine can stretch past 300 ms.
+	if err := p.WaitWarm(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	blocker, err := p.Start(t.Context(), &pool.Request{Script: "read line; echo $line", Stdin: strings.NewReader("")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	blocker.Wait()
+	if err := p.WaitWarm(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 
 	hold, err := p.Start(t.Context(), &pool.Request{Script: "sleep 300"})
 	if err != nil {

@@ -10,7 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/creack/pty"
 	"github.com/mothreads/mothreads/signals"
@@ -118,9 +120,10 @@ func runTerminal(c *call, spec *shellSpec, cmd *exec.Cmd) (*Result, error) {
 	c.markStarted(spec.name, pid)
 
 	var out signals.Signal
+	var stopOut atomic.Bool
 	go func() {
 		defer out.Go()
-		pumpOut(io.NopCloser(ptyReader{master}), c.req.Stdout, nil)
+		pumpOut(ptyReader{master}, c.req.Stdout, &stopOut)
 	}()
 	if c.req.Stdin != nil {
 		go func() {
@@ -157,10 +160,17 @@ func runTerminal(c *call, spec *shellSpec, cmd *exec.Cmd) (*Result, error) {
 	// output drains, and the terminal closes.
 	killSession(pid, syscall.SIGKILL)
 	limit, release := c.timers.Till(c.grace)
-	out.WaitTill(limit)
+	if !out.WaitTill(limit) {
+		// What the terminal still holds is delivered, however slow the
+		// consumer; then the pump stops (see pumpOut).
+		stopOut.Store(true)
+		if master.SetReadDeadline(time.Now()) != nil {
+			master.Close()
+		}
+	}
 	release()
-	master.Close()
 	out.Wait()
+	master.Close()
 
 	r := &Result{Session: spec.name, PID: pid}
 	r.ExitCode, r.Signal, r.CoreDumped = waitStatus(cmd.ProcessState)
@@ -171,6 +181,12 @@ func runTerminal(c *call, spec *shellSpec, cmd *exec.Cmd) (*Result, error) {
 // ptyReader turns the EIO that Linux returns on a master once every slave
 // side is closed into EOF.
 type ptyReader struct{ f *os.File }
+
+// Close does nothing: the master is closed by its owner.
+func (p ptyReader) Close() error { return nil }
+
+// File is the master, for pumpOut's last reads.
+func (p ptyReader) File() *os.File { return p.f }
 
 func (p ptyReader) Read(b []byte) (int, error) {
 	n, err := p.f.Read(b)

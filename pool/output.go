@@ -23,8 +23,8 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return
 // If w fails, pumpOut keeps reading and discards, so that a dead consumer
 // never wedges the command; the first write error is returned.
 //
-// When stop (which may be nil) is set and r, an *os.File, sees its read
-// deadline pass (see outputs.abandon), pumpOut still copies what is in the
+// When stop (which may be nil) is set and r (an *os.File, or a reader with
+// a File method) sees its read deadline pass (see outputs.abandon), pumpOut still copies what is in the
 // pipe at that moment, reading without waiting, up to the pipe's capacity:
 // everything written before the stop arrives even if w was slow, and a
 // writer that escaped the call cannot keep the pump going.
@@ -45,8 +45,14 @@ func pumpOut(r io.ReadCloser, w io.Writer, stop *atomic.Bool) error {
 		if err == nil {
 			continue
 		}
-		f, isFile := r.(*os.File)
-		if isFile && stop != nil && stop.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+		var f *os.File
+		switch r := r.(type) {
+		case *os.File:
+			f = r
+		case interface{ File() *os.File }:
+			f = r.File()
+		}
+		if f != nil && stop != nil && stop.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
 			for left := pipeCapacity(f); left > 0; {
 				n, err := readNow(f, buf[:min(len(buf), left)])
 				write(buf[:n])

@@ -98,3 +98,26 @@ func TestEscapedWriterIsAbandoned(t *testing.T) {
 		t.Errorf("result %v, stdout %q; want exit 0 and \"before\\n\"", res, stdout.String())
 	}
 }
+
+// TestSlowConsumerGetsAllTerminalOutput is TestSlowConsumerGetsAllOutput
+// for a call on a terminal: what the terminal holds when the command ends
+// is delivered too (it used to be dropped after the kill grace).
+func TestSlowConsumerGetsAllTerminalOutput(t *testing.T) {
+	p := testPool(t, pool.Config{MinIdle: 1, KillGrace: 20 * time.Millisecond})
+	var want strings.Builder
+	for i := 1; i <= 30000; i++ {
+		want.WriteString(strconv.Itoa(i) + "\r\n") // the terminal's ONLCR
+	}
+	out := &slowWriter{pause: 20 * time.Millisecond}
+	req := pool.Request{Argv: []string{"seq", "30000"}, TTY: &pool.WindowSize{Rows: 24, Cols: 80}, Stdout: out}
+	res, err := p.Run(t.Context(), &req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 0 || res.Signal != 0 {
+		t.Errorf("result %v", res)
+	}
+	if got := out.String(); got != want.String() {
+		t.Errorf("%d bytes of output, want %d", len(got), want.Len())
+	}
+}

@@ -121,3 +121,21 @@ func TestSlowConsumerGetsAllTerminalOutput(t *testing.T) {
 		t.Errorf("%d bytes of output, want %d", len(got), want.Len())
 	}
 }
+
+// TestBackgroundJobsLeaveNoShellNoise: a command's background subshells,
+// killed at the end of the call, neither print anything the command did not
+// write nor run the child's exit report. They inherited the child's EXIT
+// trap, which bash runs when a signal kills a subshell: its first simple
+// command made bash print "wait_for: No record of process N" on the
+// command's stderr, and the report went to the call's status pipe.
+func TestBackgroundJobsLeaveNoShellNoise(t *testing.T) {
+	p := testPool(t, pool.Config{MinIdle: 1})
+	for i := range 40 {
+		for _, s := range []string{"(exit 0) & echo x", "sleep 1 & echo x", "/bin/true & echo x", "{ sleep 1; } & echo x"} {
+			o := run(t, p, script(s))
+			if o.stdout != "x\n" || o.stderr != "" || o.ExitCode != 0 || o.Signal != 0 {
+				t.Fatalf("call %d %q: stdout %q, stderr %q, %v", i, s, o.stdout, o.stderr, o.Result)
+			}
+		}
+	}
+}

@@ -31,7 +31,13 @@ __mt_child() {
   # through the command's `exit`, errexit or a fatal signal reports "exit
   # RC" instead, which tells exit status 128+N apart from death by signal N
   # (see decodeStatus). A command that replaces the EXIT trap loses both.
-  trap '__mt_st=$?; if [[ -n ${__mt_end-} ]]; then exec 1>&63 2>&-; printf "done %d\n" "$__mt_st"; else printf "exit %d\n" "$__mt_st" >&63; fi' EXIT
+  # The command's own subshells inherit the trap, and bash runs it in them
+  # when a signal kills them (the kill at the end of a call does): the
+  # guard, this child's pid written into the trap, keeps it to this child.
+  # The guard is an arithmetic command, not a simple one: in a subshell
+  # forked amid making children, bash follows a simple command by waiting
+  # for a pid it has no record of, and says so on the command's stderr.
+  trap '(( (__mt_st = $?) >= 0 && BASHPID == '"$BASHPID"' )) && if [[ -n ${__mt_end-} ]]; then exec 1>&63 2>&-; printf "done %d\n" "$__mt_st"; else printf "exit %d\n" "$__mt_st" >&63; fi' EXIT
   # Warm-up: run once, with no effect, what a call runs, so the copy-on-write
   # faults and cache misses of a fresh fork happen now rather than on the
   # caller's time.

@@ -81,8 +81,8 @@ const (
 // the last step is os.TempDir()\mothreads\mothreads.sock.
 //
 // It reads the environment on every call. It is a copy of
-// client.DefaultSocketPath (the daemon may not import the client) and must
-// stay identical to it.
+// client.DefaultSocketPath (the daemon may not import the client);
+// TestDefaultSocketPathMatchesClient keeps the two identical.
 func DefaultSocketPath() string {
 	if p := os.Getenv("MOTHREADS_SOCKET"); p != "" {
 		return p

@@ -103,3 +103,16 @@ func TestCommandNotFoundMatchesOsExec(t *testing.T) {
 		t.Errorf("output %q from a program that does not exist", stdout.String())
 	}
 }
+
+// TestDefaultSocketPathMatchesClient: the daemon keeps its own copy of the
+// socket rule (it may not import the client for it), and a daemon and a
+// client started in the same environment must meet on the same path.
+func TestDefaultSocketPathMatchesClient(t *testing.T) {
+	for _, env := range [][2]string{{"", ""}, {"/run/x/m.sock", ""}, {"", "/run/user/1000"}, {"/run/x/m.sock", "/run/user/1000"}} {
+		t.Setenv("MOTHREADS_SOCKET", env[0])
+		t.Setenv("XDG_RUNTIME_DIR", env[1])
+		if d, c := daemon.DefaultSocketPath(), client.DefaultSocketPath(); d != c {
+			t.Errorf("MOTHREADS_SOCKET=%q XDG_RUNTIME_DIR=%q: daemon %q, client %q", env[0], env[1], d, c)
+		}
+	}
+}

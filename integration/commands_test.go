@@ -97,21 +97,10 @@ func TestWithoutDaemon(t *testing.T) {
 func TestStop(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	d := e.spawnDaemon(nil)
-	if !d.logs.waitFor("msg=serving", daemonStartBound, d.done) {
-		t.Fatalf("mothreadsd did not start serving; its log:\n%s", d.logs)
-	}
+	d := e.serveDaemon(nil)
 	pid := d.cmd.Process.Pid
 	cmd := e.cli([]string{"exec", "-c", "echo ready; sleep 0.3; echo finished"})
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	lines := newLineReader(out)
+	lines := startReading(t, cmd)
 	lines.expect(t, "ready")
 
 	e.run("stop").want(t, 0)

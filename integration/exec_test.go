@@ -61,16 +61,9 @@ func TestExecStreamsLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := newLineReader(out)
+	lines := startReading(t, cmd)
 	lines.expect(t, "first")
 	in.Write([]byte("go\n"))
 	in.Close()

@@ -79,10 +79,7 @@ func TestFaultSessionShellKilledMidCall(t *testing.T) {
 func TestFaultDaemonKilledWithCallsInFlight(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	d := e.spawnDaemon([]string{"--max-sessions", "4", "--min-idle", "2"})
-	if !d.logs.waitFor("msg=serving", daemonStartBound, d.done) {
-		t.Fatalf("mothreadsd did not start serving; its log:\n%s", d.logs)
-	}
+	d := e.serveDaemon([]string{"--max-sessions", "4", "--min-idle", "2"})
 	c := e.dial(t)
 	call := newMarker()
 	const calls = 4
@@ -160,10 +157,7 @@ func TestFaultDaemonKilledWithCallsInFlight(t *testing.T) {
 func TestFaultSIGTERMUnderLoad(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	d := e.spawnDaemon([]string{"--max-sessions", "4", "--drain-timeout", "1s"})
-	if !d.logs.waitFor("msg=serving", daemonStartBound, d.done) {
-		t.Fatalf("mothreadsd did not start serving; its log:\n%s", d.logs)
-	}
+	d := e.serveDaemon([]string{"--max-sessions", "4", "--drain-timeout", "1s"})
 	c := e.dial(t)
 	call := newMarker()
 	const clients = 12

@@ -108,11 +108,20 @@ type daemon struct {
 // and the socket removed.
 func (e *env) startDaemon(args []string, extra ...string) *daemon {
 	e.t.Helper()
+	d := e.serveDaemon(args, extra...)
+	e.t.Cleanup(func() { d.stop(e.t, e.socket) })
+	return d
+}
+
+// serveDaemon is spawnDaemon, then a wait until the daemon logs that it
+// serves; unlike startDaemon, it leaves the daemon's end to the test (its
+// cleanup only kills it if it is still running).
+func (e *env) serveDaemon(args []string, extra ...string) *daemon {
+	e.t.Helper()
 	d := e.spawnDaemon(args, extra...)
 	if !d.logs.waitFor("msg=serving", daemonStartBound, d.done) {
 		e.t.Fatalf("mothreadsd did not start serving; its log:\n%s", d.logs)
 	}
-	e.t.Cleanup(func() { d.stop(e.t, e.socket) })
 	return d
 }
 
@@ -190,6 +199,21 @@ func (e *env) cli(args []string, extra ...string) *exec.Cmd {
 	cmd := exec.Command(bin.mothreads, args...)
 	cmd.Env = e.environ(extra...)
 	return cmd
+}
+
+// startReading starts cmd with its stdout read line by line; the test's
+// cleanup kills cmd if it is still running.
+func startReading(t *testing.T, cmd *exec.Cmd) *lineReader {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() }) // no-op once waited for
+	return newLineReader(out)
 }
 
 // run runs mothreads with args to its end, bounded by cliBound.

@@ -21,10 +21,7 @@ import (
 func TestFaultDaemonKilledUnderLoad(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	d := e.spawnDaemon([]string{"--max-sessions", "6", "--min-idle", "3", "--max-uses", "3"})
-	if !d.logs.waitFor("msg=serving", daemonStartBound, d.done) {
-		t.Fatalf("mothreadsd did not start serving; its log:\n%s", d.logs)
-	}
+	d := e.serveDaemon([]string{"--max-sessions", "6", "--min-idle", "3", "--max-uses", "3"})
 	c := e.dial(t)
 	const clients = 24
 	var wg sync.WaitGroup

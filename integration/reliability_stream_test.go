@@ -34,14 +34,7 @@ func TestFaultClientKilledMidStream(t *testing.T) {
 			before := status(t, c)
 			call := newMarker()
 			cmd := e.cli([]string{"exec", "--env", "MTI_CALL=" + call, "--", "bash", "-c", tc.script})
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			newLineReader(out).expect(t, "ready")
+			startReading(t, cmd).expect(t, "ready")
 			cmd.Process.Kill()
 			cmd.Wait()
 			assertNoLeftovers(t, "MTI_CALL", call)
@@ -263,14 +256,7 @@ func TestFaultTwoHundredChildren(t *testing.T) {
 	} {
 		call := newMarker()
 		cmd := e.cli(append([]string{"exec", "--timeout", "5s", "--env", "MTI_CALL=" + call}, form...))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		newLineReader(out).expect(t, "spawned")
+		startReading(t, cmd).expect(t, "spawned")
 		// The last children may still be between fork and exec, where
 		// their environment is not yet the marked one.
 		deadline := time.Now().Add(3 * time.Second) // within the 5 s timeout

@@ -18,15 +18,7 @@ func startInterruptible(t *testing.T, e *env, trap string) (cmd *exec.Cmd, lines
 	callMarker = newMarker()
 	script := trap + `; echo ready; while :; do sleep 30 & wait $!; done`
 	cmd = e.cli([]string{"exec", "--env", "MTI_CALL=" + callMarker, "--", "bash", "-c", script})
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() }) // no-op once waited for
-	lines = newLineReader(out)
+	lines = startReading(t, cmd)
 	lines.expect(t, "ready")
 	return cmd, lines, callMarker
 }

@@ -232,28 +232,6 @@ func (s *cmdShell) cleanup() {
 	}
 }
 
-// resolveDir returns the directory a call runs in: Dir, else BaseDir, else
-// the session's, made absolute against the session's. A directory that does
-// not exist is a NotFound error naming the field.
-func resolveDir(req *Request, sessionDir string) (string, error) {
-	field, dir := "cwd", req.Dir
-	if dir == "" {
-		field, dir = "base_cwd", req.BaseDir
-	}
-	if dir == "" {
-		return sessionDir, nil
-	}
-	dir = absIn(sessionDir, dir)
-	fi, err := os.Stat(dir)
-	switch {
-	case err != nil:
-		return "", &RequestError{Field: field, Kind: NotFound, Problem: fmt.Sprintf("directory %q does not exist", dir), Err: err}
-	case !fi.IsDir():
-		return "", &RequestError{Field: field, Kind: NotFound, Problem: fmt.Sprintf("%q is not a directory", dir)}
-	}
-	return dir, nil
-}
-
 // absIn makes p absolute against base: `x\y` in base, `\x` on base's drive,
 // `D:x` against the process's directory on drive D (as cmd.exe would).
 func absIn(base, p string) string {

@@ -169,8 +169,7 @@ func runTerminal(c *call, spec *shellSpec, cmd *exec.Cmd) (*Result, error) {
 		}
 	}
 	release()
-	out.Wait()
-	master.Close()
+	out.Wait() // the terminal closes on return
 
 	r := &Result{Session: spec.name, PID: pid}
 	r.ExitCode, r.Signal, r.CoreDumped = waitStatus(cmd.ProcessState)
@@ -259,29 +258,10 @@ func startError(name string, err error) error {
 	return fmt.Errorf("start %s: %w", name, err)
 }
 
-// resolveDir returns the directory a call runs in: Dir, else BaseDir, else
-// the session's, made absolute against the session's. A directory that does
-// not exist is a NotFound error naming the field.
-func resolveDir(req *Request, sessionDir string) (string, error) {
-	field, dir, rel := "cwd", req.Dir, sessionDir
-	if req.BaseDir != "" && filepath.IsAbs(req.BaseDir) {
-		rel = req.BaseDir // an explicit relative Dir is the caller's
+// absIn makes p absolute against base.
+func absIn(base, p string) string {
+	if filepath.IsAbs(p) {
+		return p
 	}
-	if dir == "" {
-		field, dir, rel = "base_cwd", req.BaseDir, sessionDir
-	}
-	if dir == "" {
-		return sessionDir, nil
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(rel, dir)
-	}
-	fi, err := os.Stat(dir)
-	switch {
-	case err != nil:
-		return "", &RequestError{Field: field, Kind: NotFound, Problem: fmt.Sprintf("directory %q does not exist", dir), Err: err}
-	case !fi.IsDir():
-		return "", &RequestError{Field: field, Kind: NotFound, Problem: fmt.Sprintf("%q is not a directory", dir)}
-	}
-	return dir, nil
+	return filepath.Join(base, p)
 }

@@ -3,10 +3,8 @@
 package pool_test
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,21 +16,12 @@ import (
 // on a loaded machine or a slow network does.
 type slowWriter struct {
 	pause time.Duration
-	mu    sync.Mutex
-	b     bytes.Buffer
+	syncBuffer
 }
 
 func (w *slowWriter) Write(p []byte) (int, error) {
 	time.Sleep(w.pause) // simulates a slow consumer; nothing to wait for
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *slowWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
+	return w.syncBuffer.Write(p)
 }
 
 // TestSlowConsumerGetsAllOutput: a command that has written all its output

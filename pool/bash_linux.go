@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 )
 
@@ -128,7 +129,7 @@ func (s *bashShell) launch() error {
 	cmd.Stdout = stW
 	cmd.Stderr = diagW
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
-	err = spec.spawner.start(cmd)
+	err = spec.spawner.Start(cmd)
 	ctlR.Close()
 	stW.Close()
 	diagW.Close()
@@ -139,7 +140,7 @@ func (s *bashShell) launch() error {
 		return fmt.Errorf("%s: start %s: %w", spec.name, spec.shell, err)
 	}
 	s.cmd, s.control, s.status = cmd, ctlW, stR
-	spec.reaper.watch(cmd.Process.Pid)
+	spec.reaper.Watch(cmd.Process.Pid)
 	go s.readStatus()
 	go s.readDiagnostics(diagR)
 	go func() {
@@ -353,11 +354,11 @@ func (s *bashShell) memory() int64            { return s.memoryOf() }
 func (s *bashShell) describe() (string, bool) { return s.version, s.directOK }
 
 func (s *bashShell) memoryOf() int64 {
-	total := privateMemory(s.pid())
+	total := proc.PrivateMemory(s.pid())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for pid := range s.byPID {
-		total += privateMemory(pid)
+		total += proc.PrivateMemory(pid)
 	}
 	return total
 }
@@ -391,9 +392,9 @@ func (s *bashShell) close(grace time.Duration) {
 		}
 		sid := s.cmd.Process.Pid
 		syscall.Kill(sid, syscall.SIGKILL)
-		killSession(sid, syscall.SIGKILL)
+		proc.KillSession(sid, syscall.SIGKILL)
 		s.gone.Wait()
-		s.spec.reaper.forget(sid)
+		s.spec.reaper.Forget(sid)
 		s.mu.Lock()
 		for n, sl := range s.slots {
 			sl.close()

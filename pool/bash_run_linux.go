@@ -12,8 +12,7 @@ import (
 	"sync"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 )
 
@@ -86,7 +85,7 @@ func (s *bashShell) runSlot(c *call, env map[string]string, dir string) (*Result
 		return nil, err
 	}
 
-	out := startPumps(sl.o, sl.e, c.req.Stdout, c.req.Stderr)
+	out := proc.StartPumps(sl.o, sl.e, c.req.Stdout, c.req.Stderr)
 	sl.o, sl.e = nil, nil
 	st := readCallStatus(sl.s)
 	if err := sl.wake(); err != nil {
@@ -103,7 +102,7 @@ func (s *bashShell) runSlot(c *call, env map[string]string, dir string) (*Result
 		s.cmd.Process.Kill()
 	}
 	if stdin != nil {
-		go pumpIn(stdin, c.req.Stdin)
+		go proc.PumpIn(stdin, c.req.Stdin)
 	}
 
 	sup := &supervisor{c: c, pgid: sl.pid}
@@ -113,12 +112,12 @@ func (s *bashShell) runSlot(c *call, env map[string]string, dir string) (*Result
 		// or someone else did. The child lives on, orphaned, and may finish
 		// the command: it gets the kill grace to do so, watched through a
 		// pidfd, then its group is killed.
-		if ended, stop := watchProcess(sl.pid); ended != nil {
+		if ended, stop := proc.WatchProcess(sl.pid); ended != nil {
 			grace, release := c.timers.Till(c.grace)
 			sup.wait(ended, &st.done, grace)
 			release()
 			if !ended.Fired() && !st.done.Fired() {
-				signalGroup(sl.pid, syscall.SIGKILL)
+				proc.SignalGroup(sl.pid, syscall.SIGKILL)
 				ended.Wait()
 			}
 			stop()
@@ -272,48 +271,21 @@ func decodeStatus(rc, exitReport int) (int, syscall.Signal) {
 // complete or the kill grace passes, SIGKILL to what is left, and if the
 // output still does not end, a process outside the group holds it and the
 // pool stops reading.
-func finishGroup(pgid int, out *outputs, c *call) {
-	if signalGroup(pgid, syscall.SIGTERM) {
-		if !out.done.Fired() {
+func finishGroup(pgid int, out *proc.Outputs, c *call) {
+	if proc.SignalGroup(pgid, syscall.SIGTERM) {
+		if !out.Done().Fired() {
 			limit, release := c.timers.Till(c.grace)
-			out.done.WaitTill(limit)
+			out.Done().WaitTill(limit)
 			release()
 		}
-		signalGroup(pgid, syscall.SIGKILL)
+		proc.SignalGroup(pgid, syscall.SIGKILL)
 	}
-	if !out.done.Fired() {
+	if !out.Done().Fired() {
 		limit, release := c.timers.Till(c.grace)
-		ok := out.done.WaitTill(limit)
+		ok := out.Done().WaitTill(limit)
 		release()
 		if !ok {
-			out.abandon()
+			out.Abandon()
 		}
 	}
-}
-
-// watchProcess returns a Signal that fires when process pid (not a child of
-// ours) exits, watched through a pidfd on the runtime poller, and a function
-// that stops watching. It returns nil if the process is already gone.
-func watchProcess(pid int) (*signals.Signal, func()) {
-	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
-	if err != nil {
-		return nil, nil
-	}
-	f := os.NewFile(uintptr(fd), "pidfd")
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		return nil, nil
-	}
-	var ended signals.Signal
-	go func() {
-		defer ended.Go()
-		// A pidfd reads as ready once the process has exited; Read waits
-		// for that on the poller, and fails once f is closed.
-		rc.Read(func(uintptr) bool {
-			n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
-			return n > 0
-		})
-	}()
-	return &ended, func() { f.Close() }
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 )
 
@@ -143,20 +144,20 @@ func (s *bashShell) runSticky(c *call) (*Result, error) {
 	}
 	// The shell opened the output pipes before "start"; reading before that
 	// would see end of file.
-	out := startPumps(sl.o, sl.e, c.req.Stdout, c.req.Stderr)
+	out := proc.StartPumps(sl.o, sl.e, c.req.Stdout, c.req.Stderr)
 	sl.o, sl.e = nil, nil
 	c.markStarted(s.spec.name, 0)
 	if stdin != nil {
-		go pumpIn(stdin, c.req.Stdin)
+		go proc.PumpIn(stdin, c.req.Stdin)
 	}
 	sid := s.pid()
 	sup := &supervisor{
 		c: c,
 		kill: func(sig syscall.Signal) {
-			killSession(sid, sig)
+			proc.KillSession(sid, sig)
 		},
 		deliver: func(sig syscall.Signal) {
-			for _, pid := range sessionMembers(sid) {
+			for _, pid := range proc.SessionMembers(sid) {
 				if pid != sid {
 					syscall.Kill(pid, sig)
 				}
@@ -165,8 +166,8 @@ func (s *bashShell) runSticky(c *call) (*Result, error) {
 	}
 	sup.wait(&sc.done, &s.gone)
 	limit, release := c.timers.Till(c.grace)
-	if !out.done.WaitTill(limit) {
-		out.abandon()
+	if !out.Done().WaitTill(limit) {
+		out.Abandon()
 	}
 	release()
 

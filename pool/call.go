@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 	"github.com/mothreads/mothreads/threads"
 )
@@ -172,7 +173,7 @@ func (s *supervisor) wait(ended ...*signals.Signal) {
 		s.timedOut = timedOut
 		s.killed = true
 		if s.kill == nil {
-			termed = groupSet(s.pgid)
+			termed = proc.GroupSet(s.pgid)
 		}
 		s.signal(syscall.SIGTERM)
 		g, release := c.timers.Till(c.grace)
@@ -204,10 +205,10 @@ func (s *supervisor) wait(ended ...*signals.Signal) {
 			s.signal(syscall.SIGKILL)
 		case <-recheck:
 			recheck = nil
-			for pid := range groupSet(s.pgid) {
+			for pid := range proc.GroupSet(s.pgid) {
 				if !termed[pid] {
 					termed[pid] = true
-					signalProcess(pid, syscall.SIGTERM)
+					proc.SignalProcess(pid, syscall.SIGTERM)
 				}
 			}
 			if checks < 4 {
@@ -231,7 +232,7 @@ func (s *supervisor) signal(sig syscall.Signal) {
 		s.kill(sig)
 		return
 	}
-	signalGroup(s.pgid, sig)
+	proc.SignalGroup(s.pgid, sig)
 }
 
 // finish fills the kill-related fields of r.

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 )
 
@@ -142,7 +143,7 @@ func runCmdJob(c *call, spec *shellSpec, p *cmdPlan, env winEnv, dir string) (*R
 		}
 		cmd.Stdin = inR
 	}
-	j, err := newJob()
+	j, err := proc.NewJob()
 	if err == nil {
 		err = startInJob(spec, cmd, j)
 	}
@@ -158,16 +159,16 @@ func runCmdJob(c *call, spec *shellSpec, p *cmdPlan, env winEnv, dir string) (*R
 			inW.Close()
 		}
 		if j != nil {
-			j.close()
+			j.Close()
 		}
 		return nil, createError(p, err)
 	}
-	defer j.close()
+	defer j.Close()
 	pid := cmd.Process.Pid
 	c.markStarted(spec.name, pid)
 	out := pumpCall(outR, errR, c.req.Stdout, c.req.Stderr)
 	if inW != nil {
-		go pumpIn(inW, c.req.Stdin)
+		go proc.PumpIn(inW, c.req.Stdin)
 	}
 
 	var exited signals.Signal
@@ -175,7 +176,7 @@ func runCmdJob(c *call, spec *shellSpec, p *cmdPlan, env winEnv, dir string) (*R
 		cmd.Wait()
 		exited.Go()
 	}()
-	sup := &supervisor{c: c, pgid: pid, kill: j.signal}
+	sup := &supervisor{c: c, pgid: pid, kill: j.Signal}
 	sup.wait(&exited)
 	finishJob(j, out, c)
 
@@ -214,7 +215,7 @@ func pumpCall(o, e *os.File, stdout, stderr io.Writer) *callOutput {
 	out := &callOutput{files: [2]*os.File{o, e}}
 	out.left.Store(2)
 	pump := func(f *os.File, w io.Writer) {
-		pumpOut(f, w, nil)
+		proc.PumpOut(f, w, nil)
 		if out.left.Add(-1) == 0 {
 			out.done.Go()
 		}
@@ -239,9 +240,9 @@ func (o *callOutput) abandon() {
 // pipes and the pool stops reading. Then it waits, up to the kill grace
 // again, until the job is empty, so that the session serves again only
 // after the leftovers are gone.
-func finishJob(j *job, out *callOutput, c *call) {
-	if j.active() != 0 {
-		j.terminate()
+func finishJob(j *proc.Job, out *callOutput, c *call) {
+	if j.Active() != 0 {
+		j.Terminate()
 	}
 	if !out.done.Fired() {
 		limit, release := c.timers.Till(c.grace)
@@ -251,5 +252,5 @@ func finishJob(j *job, out *callOutput, c *call) {
 			out.abandon()
 		}
 	}
-	j.waitEmpty(c.grace)
+	j.WaitEmpty(c.grace)
 }

@@ -35,6 +35,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 )
 
@@ -150,12 +151,12 @@ func (s *cmdShell) runInit() error {
 		Stdout: logf, Stderr: logf,
 		SysProcAttr: &syscall.SysProcAttr{CmdLine: cmdLine(spec.shell, "/d", `"`+start+`" "`+spec.shell+`"`)},
 	}
-	j, err := newJob()
+	j, err := proc.NewJob()
 	if err != nil {
 		logf.Close()
 		return fmt.Errorf("%s: %w", spec.name, err)
 	}
-	defer j.close()
+	defer j.Close()
 	err = startInJob(spec, cmd, j)
 	logf.Close()
 	if err != nil {
@@ -171,17 +172,17 @@ func (s *cmdShell) runInit() error {
 	select {
 	case <-exited.Done():
 	case <-limit.Done():
-		j.terminate()
+		j.Terminate()
 		exited.Wait()
 		return &RequestError{Kind: StartFailed, Problem: fmt.Sprintf("%s: start took longer than %v%s", spec.name, spec.startTimeout, s.initLog())}
 	case <-spec.abort.Done():
-		j.terminate()
+		j.Terminate()
 		exited.Wait()
 		return &RequestError{Kind: Unavailable, Problem: spec.name + ": start aborted: pool stopping", Err: ErrClosed}
 	}
 	// What the init script started in the background cannot serve later
 	// calls, which are new processes: it ends here.
-	j.terminate()
+	j.Terminate()
 	if rc := cmd.ProcessState.ExitCode(); rc != 0 {
 		return &RequestError{Kind: StartFailed, Problem: fmt.Sprintf("%s: init script failed with status %d%s", spec.name, rc, s.initLog())}
 	}

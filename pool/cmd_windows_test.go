@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/threads"
 )
 
@@ -155,7 +156,7 @@ func TestCmdWindowsTimeoutAndLeftovers(t *testing.T) {
 	p := winPool(t, Config{MinIdle: 1})
 	start := time.Now()
 	o, err := winRun(t, p, Request{Script: "start /b ping -n 60 127.0.0.1 >nul & ping -n 60 127.0.0.1 >nul", Timeout: 500 * time.Millisecond})
-	if err != nil || !o.TimedOut || o.ExitCode != killedExitCode || time.Since(start) > 20*time.Second {
+	if err != nil || !o.TimedOut || o.ExitCode != proc.KilledExitCode || time.Since(start) > 20*time.Second {
 		t.Errorf("timeout: %v, %v after %v", o.Result, err, time.Since(start))
 	}
 	start = time.Now()
@@ -173,34 +174,34 @@ func TestCmdWindowsTimeoutAndLeftovers(t *testing.T) {
 
 // C8: closing the pool's job kills what is in it, nested jobs included.
 func TestCmdWindowsJobKillOnClose(t *testing.T) {
-	r, err := startReaper(newSpawner(), "", nil)
+	r, err := proc.StartReaper(proc.NewSpawner(), "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := &shellSpec{spawner: newSpawner(), reaper: r}
-	j, err := newJob()
+	spec := &shellSpec{spawner: proc.NewSpawner(), reaper: r}
+	j, err := proc.NewJob()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.close()
+	defer j.Close()
 	cmd := exec.Command("ping", "-n", "60", "127.0.0.1")
 	if err := startInJob(spec, cmd, j); err != nil {
 		t.Fatal(err)
 	}
-	if n := j.active(); n != 1 {
+	if n := j.Active(); n != 1 {
 		t.Errorf("call job: %d active processes, want 1", n)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	r.close()
+	r.Close()
 	select {
 	case <-done:
-		if cmd.ProcessState.ExitCode() != killedExitCode {
-			t.Errorf("exit code %d, want %d", cmd.ProcessState.ExitCode(), killedExitCode)
+		if cmd.ProcessState.ExitCode() != proc.KilledExitCode {
+			t.Errorf("exit code %d, want %d", cmd.ProcessState.ExitCode(), proc.KilledExitCode)
 		}
 	case <-time.After(10 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("closing the pool's job did not kill the process in a nested job")
 	}
-	j.signal(syscall.SIGTERM) // harmless on an empty job
+	j.Signal(syscall.SIGTERM) // harmless on an empty job
 }

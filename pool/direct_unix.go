@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 )
 
@@ -45,7 +46,7 @@ func runDirect(c *call, spec *shellSpec, d directCmd) (*Result, error) {
 		return runTerminal(c, spec, cmd)
 	}
 
-	out, childOut, childErr, err := outputPipes(c.req.Stdout, c.req.Stderr)
+	out, childOut, childErr, err := proc.OutputPipes(c.req.Stdout, c.req.Stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -54,29 +55,29 @@ func runDirect(c *call, spec *shellSpec, d directCmd) (*Result, error) {
 	if c.req.Stdin != nil {
 		inR, w, err := os.Pipe()
 		if err != nil {
-			closeAll(childOut, childErr)
-			out.abandon()
+			proc.CloseAll(childOut, childErr)
+			out.Abandon()
 			return nil, fmt.Errorf("stdin pipe: %w", err)
 		}
 		cmd.Stdin, inW = inR, w
 		defer inR.Close()
 	}
-	err = spec.spawner.start(cmd)
-	closeAll(childOut, childErr)
+	err = spec.spawner.Start(cmd)
+	proc.CloseAll(childOut, childErr)
 	if err != nil {
-		out.abandon()
+		out.Abandon()
 		if inW != nil {
 			inW.Close()
 		}
 		return nil, startError(d.argv[0], err)
 	}
 	pid := cmd.Process.Pid
-	spec.reaper.watch(pid)
-	defer spec.reaper.forget(pid)
+	spec.reaper.Watch(pid)
+	defer spec.reaper.Forget(pid)
 	c.markStarted(spec.name, pid)
-	out.start()
+	out.Start()
 	if inW != nil {
-		go pumpIn(inW, c.req.Stdin)
+		go proc.PumpIn(inW, c.req.Stdin)
 	}
 
 	var exited signals.Signal
@@ -109,25 +110,25 @@ func runTerminal(c *call, spec *shellSpec, cmd *exec.Cmd) (*Result, error) {
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0, Pdeathsig: syscall.SIGKILL}
-	err = spec.spawner.start(cmd)
+	err = spec.spawner.Start(cmd)
 	tty.Close()
 	if err != nil {
 		return nil, startError(cmd.Args[0], err)
 	}
 	pid := cmd.Process.Pid
-	spec.reaper.watch(pid)
-	defer spec.reaper.forget(pid)
+	spec.reaper.Watch(pid)
+	defer spec.reaper.Forget(pid)
 	c.markStarted(spec.name, pid)
 
 	var out signals.Signal
 	var stopOut atomic.Bool
 	go func() {
 		defer out.Go()
-		pumpOut(ptyReader{master}, c.req.Stdout, &stopOut)
+		proc.PumpOut(ptyReader{master}, c.req.Stdout, &stopOut)
 	}()
 	if c.req.Stdin != nil {
 		go func() {
-			buf := make([]byte, chunkSize)
+			buf := make([]byte, proc.ChunkSize)
 			for {
 				n, err := c.req.Stdin.Read(buf)
 				if n > 0 {
@@ -153,12 +154,12 @@ func runTerminal(c *call, spec *shellSpec, cmd *exec.Cmd) (*Result, error) {
 		pgid:   pid,
 		resize: func(ws WindowSize) { pty.Setsize(master, &pty.Winsize{Rows: ws.Rows, Cols: ws.Cols}) },
 		// A terminal session may hold several process groups (job control).
-		kill: func(sig syscall.Signal) { signalGroup(pid, sig); killSession(pid, sig) },
+		kill: func(sig syscall.Signal) { proc.SignalGroup(pid, sig); proc.KillSession(pid, sig) },
 	}
 	sup.wait(&exited)
 	// Whatever the session leader left on the terminal is killed; then the
 	// output drains, and the terminal closes.
-	killSession(pid, syscall.SIGKILL)
+	proc.KillSession(pid, syscall.SIGKILL)
 	limit, release := c.timers.Till(c.grace)
 	if !out.WaitTill(limit) {
 		// What the terminal still holds is delivered, however slow the

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 	"github.com/mothreads/mothreads/threads"
 )
@@ -24,8 +25,8 @@ type Pool struct {
 	thread  *threads.Thread
 	log     *slog.Logger
 	timers  signals.Timers // call timeouts: never fired early by a shutdown
-	spawner *spawner
-	reaper  *reaper
+	spawner *proc.Spawner
+	reaper  *proc.Reaper
 	stats   stats
 	nextID  atomic.Uint64
 
@@ -63,9 +64,9 @@ func New(parent *threads.Thread, cfg Config) (*Pool, error) {
 		changed:  signals.New(),
 		kick:     make(chan struct{}, 1),
 	}
-	p.spawner = newSpawner()
-	if p.reaper, err = startReaper(p.spawner, path, parent.Logger()); err != nil {
-		p.spawner.stop()
+	p.spawner = proc.NewSpawner()
+	if p.reaper, err = proc.StartReaper(p.spawner, path, parent.Logger()); err != nil {
+		p.spawner.Stop()
 		return nil, err
 	}
 	started := make(chan struct{})
@@ -128,8 +129,8 @@ func (p *Pool) body(t *threads.Thread) error {
 	for _, s := range all {
 		s.thread.Join()
 	}
-	p.reaper.close()
-	p.spawner.stop()
+	p.reaper.Close()
+	p.spawner.Stop()
 	p.timers.Stop()
 	p.log.Info("pool stopped", "calls", p.stats.started.Load())
 	return nil

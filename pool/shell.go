@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 )
 
@@ -21,8 +22,8 @@ type shellSpec struct {
 	startTimeout time.Duration
 	log          *slog.Logger
 	abort        *signals.Signal // fires when the pool stops: give up starting
-	spawner      *spawner
-	reaper       *reaper
+	spawner      *proc.Spawner
+	reaper       *proc.Reaper
 }
 
 // shell is one live shell process of a session. A driver (bash, POSIX sh,

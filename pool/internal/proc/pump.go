@@ -1,4 +1,4 @@
-package pool
+package proc
 
 import (
 	"errors"
@@ -12,23 +12,24 @@ import (
 	"github.com/mothreads/mothreads/signals"
 )
 
-const chunkSize = 32 << 10
+// ChunkSize is the size of the chunks output is read and delivered in.
+const ChunkSize = 32 << 10
 
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return &b }}
 
-// pumpOut copies the command's output from r to w in chunks of at most
+// PumpOut copies the command's output from r to w in chunks of at most
 // 32 KiB until r reports EOF or an error, then closes r. Memory is one chunk:
 // while w blocks, nothing is read, the pipe fills and the command waits.
 //
-// If w fails, pumpOut keeps reading and discards, so that a dead consumer
+// If w fails, PumpOut keeps reading and discards, so that a dead consumer
 // never wedges the command; the first write error is returned.
 //
 // When stop (which may be nil) is set and r (an *os.File, or a reader with
-// a File method) sees its read deadline pass (see outputs.abandon), pumpOut still copies what is in the
+// a File method) sees its read deadline pass (see Outputs.Abandon), PumpOut still copies what is in the
 // pipe at that moment, reading without waiting, up to the pipe's capacity:
 // everything written before the stop arrives even if w was slow, and a
 // writer that escaped the call cannot keep the pump going.
-func pumpOut(r io.ReadCloser, w io.Writer, stop *atomic.Bool) error {
+func PumpOut(r io.ReadCloser, w io.Writer, stop *atomic.Bool) error {
 	bp := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(bp)
 	defer r.Close()
@@ -66,36 +67,40 @@ func pumpOut(r io.ReadCloser, w io.Writer, stop *atomic.Bool) error {
 	}
 }
 
-// pumpIn copies the caller's input from r to w until r is exhausted, then
+// PumpIn copies the caller's input from r to w until r is exhausted, then
 // closes w so the command sees EOF. It stops early when w fails (the command
 // has gone). It may outlive the call while r.Read blocks: like os/exec, the
 // pool cannot interrupt an arbitrary Reader.
-func pumpIn(w io.WriteCloser, r io.Reader) {
+func PumpIn(w io.WriteCloser, r io.Reader) {
 	bp := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(bp)
 	_, _ = io.CopyBuffer(w, r, *bp)
 	w.Close()
 }
 
-// outputs tracks a call's output pumps: one per stream that has a writer.
-type outputs struct {
+// Outputs tracks a call's output pumps: one per stream that has a writer.
+type Outputs struct {
 	done    signals.Signal
 	left    atomic.Int32
-	stop    atomic.Bool // set by abandon
+	stop    atomic.Bool // set by Abandon
 	files   []*os.File  // read ends
 	dests   []io.Writer
 	started bool
 }
 
-// startPumps starts pumping o to stdout and e to stderr.
-func startPumps(o, e *os.File, stdout, stderr io.Writer) *outputs {
-	out := &outputs{files: []*os.File{o, e}, dests: []io.Writer{stdout, stderr}}
-	out.start()
+// Done fires when every pump has reached the end of its stream (or was
+// abandoned).
+func (o *Outputs) Done() *signals.Signal { return &o.done }
+
+// StartPumps starts pumping o to stdout and e to stderr.
+func StartPumps(o, e *os.File, stdout, stderr io.Writer) *Outputs {
+	out := &Outputs{files: []*os.File{o, e}, dests: []io.Writer{stdout, stderr}}
+	out.Start()
 	return out
 }
 
-// start starts the pumps; with none, done fires at once.
-func (o *outputs) start() {
+// Start starts the pumps; with none, Done fires at once.
+func (o *Outputs) Start() {
 	o.started = true
 	o.left.Store(int32(len(o.files)))
 	if len(o.files) == 0 {
@@ -103,7 +108,7 @@ func (o *outputs) start() {
 	}
 	for i, f := range o.files {
 		go func(f *os.File, w io.Writer) {
-			pumpOut(f, w, &o.stop)
+			PumpOut(f, w, &o.stop)
 			if o.left.Add(-1) == 0 {
 				o.done.Go()
 			}
@@ -111,11 +116,11 @@ func (o *outputs) start() {
 	}
 }
 
-// abandon stops reading: a process that escaped the call's process group
+// Abandon stops reading: a process that escaped the call's process group
 // still holds the pipes. What is in them already is still delivered (a slow
 // consumer is not an escaped writer), then the escaped process gets EPIPE
-// or SIGPIPE when it next writes. abandon returns when the pumps are done.
-func (o *outputs) abandon() {
+// or SIGPIPE when it next writes. Abandon returns when the pumps are done.
+func (o *Outputs) Abandon() {
 	if !o.started {
 		for _, f := range o.files {
 			f.Close()
@@ -133,13 +138,13 @@ func (o *outputs) abandon() {
 	o.done.Wait()
 }
 
-// outputPipes makes the pipes for a directly spawned command's output: for
+// OutputPipes makes the pipes for a directly spawned command's output: for
 // each stream with a writer, a pipe whose write end goes to the child; a
 // stream without one goes to /dev/null (a nil *os.File for os/exec), and
 // costs nothing. The caller closes the child ends after the start and calls
-// out.start() to begin pumping, or out.abandon() if the start failed.
-func outputPipes(stdout, stderr io.Writer) (out *outputs, childOut, childErr *os.File, err error) {
-	out = &outputs{}
+// out.Start() to begin pumping, or out.Abandon() if the start failed.
+func OutputPipes(stdout, stderr io.Writer) (out *Outputs, childOut, childErr *os.File, err error) {
+	out = &Outputs{}
 	pipe := func(w io.Writer) *os.File {
 		if w == nil || err != nil {
 			return nil
@@ -155,7 +160,7 @@ func outputPipes(stdout, stderr io.Writer) (out *outputs, childOut, childErr *os
 	}
 	childOut, childErr = pipe(stdout), pipe(stderr)
 	if err != nil {
-		closeAll(childOut, childErr)
+		CloseAll(childOut, childErr)
 		for _, f := range out.files {
 			f.Close()
 		}
@@ -164,7 +169,8 @@ func outputPipes(stdout, stderr io.Writer) (out *outputs, childOut, childErr *os
 	return out, childOut, childErr, nil
 }
 
-func closeAll(files ...*os.File) {
+// CloseAll closes the files that are not nil.
+func CloseAll(files ...*os.File) {
 	for _, f := range files {
 		if f != nil {
 			f.Close()

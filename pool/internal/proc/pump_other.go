@@ -1,6 +1,6 @@
 //go:build !linux
 
-package pool
+package proc
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 
 // readNow is not available here: an abandoned pump stops at once.
 func readNow(*os.File, []byte) (int, error) {
-	return 0, errors.New("pool: reading without waiting is not supported on this platform")
+	return 0, errors.New("proc: reading without waiting is not supported on this platform")
 }
 
 // pipeCapacity is 0 here: an abandoned pump reads nothing more.

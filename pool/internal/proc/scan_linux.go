@@ -1,4 +1,6 @@
-package pool
+//go:build linux
+
+package proc
 
 import (
 	"bufio"
@@ -9,10 +11,10 @@ import (
 	"syscall"
 )
 
-// sessionMembers returns the pids of the processes whose session id is sid,
+// SessionMembers returns the pids of the processes whose session id is sid,
 // by scanning /proc. It is for cleanup paths (a session stopping, a command
 // that escaped its process group), never for the per-call fast path.
-func sessionMembers(sid int) []int {
+func SessionMembers(sid int) []int {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return nil
@@ -32,9 +34,9 @@ func sessionMembers(sid int) []int {
 	return out
 }
 
-// groupSet returns the pids of the processes in process group pgid, by
+// GroupSet returns the pids of the processes in process group pgid, by
 // scanning /proc (for the kill path, never the per-call fast path).
-func groupSet(pgid int) map[int]bool {
+func GroupSet(pgid int) map[int]bool {
 	out := map[int]bool{}
 	d, err := os.Open("/proc")
 	if err != nil {
@@ -79,13 +81,13 @@ func procSession(pid int) (int, bool) {
 	return s, err == nil
 }
 
-// killSession sends sig to every process in session sid until none is left
+// KillSession sends sig to every process in session sid until none is left
 // or rounds run out (processes may fork while being killed). It returns how
 // many processes it signalled in all.
-func killSession(sid int, sig syscall.Signal) int {
+func KillSession(sid int, sig syscall.Signal) int {
 	total := 0
 	for range 5 {
-		pids := sessionMembers(sid)
+		pids := SessionMembers(sid)
 		if len(pids) == 0 {
 			break
 		}
@@ -98,9 +100,9 @@ func killSession(sid int, sig syscall.Signal) int {
 	return total
 }
 
-// privateMemory returns the private memory (clean + dirty, in bytes) of pid,
+// PrivateMemory returns the private memory (clean + dirty, in bytes) of pid,
 // from /proc/pid/smaps_rollup, or 0 if unknown.
-func privateMemory(pid int) int64 {
+func PrivateMemory(pid int) int64 {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
 	if err != nil {
 		return 0

@@ -57,15 +57,9 @@ type Config struct {
 	// means 60s.
 	StartTimeout time.Duration
 
-	// Limits on requests.
+	// Limits on requests. A zero MaxRequestBytes means
+	// DefaultMaxRequestBytes.
 	Limits Limits
-}
-
-// Limits bound what one request may carry.
-type Limits struct {
-	// MaxRequestBytes bounds the sum of the sizes of the script, arguments,
-	// environment entries and paths. Zero means 4 MiB.
-	MaxRequestBytes int
 }
 
 // Config defaults.

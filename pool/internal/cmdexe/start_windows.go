@@ -1,4 +1,4 @@
-package pool
+package cmdexe
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/mothreads/mothreads/pool/internal/driver"
 	"github.com/mothreads/mothreads/pool/internal/proc"
 )
 
@@ -16,7 +17,7 @@ import (
 // (which nests j in the pool's job), and only then lets it run: there is no
 // moment at which the process, or anything it starts, runs outside the jobs.
 // If that fails, the process is killed before it ever ran.
-func startInJob(spec *shellSpec, cmd *exec.Cmd, j *proc.Job) error {
+func startInJob(spec *driver.Spec, cmd *exec.Cmd, j *proc.Job) error {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
@@ -24,10 +25,10 @@ func startInJob(spec *shellSpec, cmd *exec.Cmd, j *proc.Job) error {
 	// not the daemon has one; so a command cannot read the daemon's
 	// keyboard, change its console's title, or pop up a window.
 	cmd.SysProcAttr.CreationFlags |= windows.CREATE_SUSPENDED | windows.CREATE_NO_WINDOW
-	if err := spec.spawner.Start(cmd); err != nil {
+	if err := spec.Spawner.Start(cmd); err != nil {
 		return err
 	}
-	if err := adopt(spec.reaper, j, uint32(cmd.Process.Pid)); err != nil {
+	if err := adopt(spec.Reaper, j, uint32(cmd.Process.Pid)); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
 		return err

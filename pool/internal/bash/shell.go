@@ -1,20 +1,16 @@
 //go:build linux
 
-package pool
+package bash
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mothreads/mothreads/pool/internal/driver"
 	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 )
@@ -29,16 +26,16 @@ import (
 //go:embed session.bash
 var sessionProgram string
 
-// bashShell is one warm bash process and its protocol state (see doc.go).
-type bashShell struct {
-	spec    *shellSpec
+// Shell is one warm bash process and its protocol state (see doc.go).
+type Shell struct {
+	spec    *driver.Spec
 	cmd     *exec.Cmd
 	dir     string
 	control *os.File // the shell's stdin: slot announcements / "call ..." lines
 	status  *os.File // the shell's stdout, read by readStatus
 	log     *slog.Logger
 
-	env      *sessionEnv
+	env      *driver.SessionEnv
 	cwd      string          // the session's directory after init
 	internal map[string]bool // builtins and functions: argv[0] that the shell runs itself
 	directOK bool            // init changed neither umask nor limits: externals may be spawned directly
@@ -59,56 +56,62 @@ type bashShell struct {
 	sticky   *stickyState
 }
 
-// startBash starts a session shell and runs its init script.
-func startBash(spec *shellSpec) (*bashShell, error) {
-	dir, err := os.MkdirTemp(spec.runtimeDir, "mothreads-"+spec.name+"-")
+// Start starts a session's bash (spec.Shell, which must be bash 4.4 or
+// newer: see CheckVersion), runs its init script, and for an isolated
+// session announces its first slots. A sticky session (spec.Sticky) runs
+// its calls in the shell itself.
+func Start(spec *driver.Spec) (*Shell, error) {
+	dir, err := os.MkdirTemp(spec.RuntimeDir, "mothreads-"+spec.Name+"-")
 	if err != nil {
-		return nil, fmt.Errorf("%s: session directory: %w", spec.name, err)
+		return nil, fmt.Errorf("%s: session directory: %w", spec.Name, err)
 	}
-	s := &bashShell{
-		spec: spec, dir: dir, log: spec.log,
+	s := &Shell{
+		spec: spec, dir: dir, log: spec.Log,
 		initDone: make(chan int, 1),
 		slots:    map[int]*slot{},
 		byPID:    map[int]*slot{},
 		running:  map[int]*slot{},
 		next:     1,
 	}
+	if spec.Sticky {
+		s.sticky = &stickyState{}
+	}
 	if err := s.launch(); err != nil {
 		s.cleanup()
 		return nil, err
 	}
 	if err := s.awaitInit(); err != nil {
-		s.close(0)
+		s.Close(0)
 		return nil, err
 	}
-	if !spec.sticky {
+	if !spec.Sticky {
 		s.mu.Lock()
 		err := s.announceSlots()
 		s.mu.Unlock()
 		if err != nil {
-			s.close(0)
+			s.Close(0)
 			return nil, err
 		}
 	}
 	return s, nil
 }
 
-func (s *bashShell) launch() error {
+func (s *Shell) launch() error {
 	spec := s.spec
-	if spec.init != "" {
-		if err := os.WriteFile(filepath.Join(s.dir, "init"), []byte(spec.init), 0o600); err != nil {
-			return fmt.Errorf("%s: init script: %w", spec.name, err)
+	if spec.Init != "" {
+		if err := os.WriteFile(filepath.Join(s.dir, "init"), []byte(spec.Init), 0o600); err != nil {
+			return fmt.Errorf("%s: init script: %w", spec.Name, err)
 		}
 	}
 	ctlR, ctlW, err := os.Pipe()
 	if err != nil {
-		return fmt.Errorf("%s: control pipe: %w", spec.name, err)
+		return fmt.Errorf("%s: control pipe: %w", spec.Name, err)
 	}
 	stR, stW, err := os.Pipe()
 	if err != nil {
 		ctlR.Close()
 		ctlW.Close()
-		return fmt.Errorf("%s: status pipe: %w", spec.name, err)
+		return fmt.Errorf("%s: status pipe: %w", spec.Name, err)
 	}
 	diagR, diagW, err := os.Pipe()
 	if err != nil {
@@ -116,20 +119,20 @@ func (s *bashShell) launch() error {
 		ctlW.Close()
 		stR.Close()
 		stW.Close()
-		return fmt.Errorf("%s: diagnostics pipe: %w", spec.name, err)
+		return fmt.Errorf("%s: diagnostics pipe: %w", spec.Name, err)
 	}
 	mode := "isolated"
-	if spec.sticky {
+	if spec.Sticky {
 		mode = "sticky"
 	}
-	cmd := exec.Command(spec.shell, "--noprofile", "--norc", "-c", sessionProgram, "bash")
-	cmd.Env = append(append([]string(nil), spec.env...), "__MT_DIR="+s.dir, "__MT_MODE="+mode)
-	cmd.Dir = spec.dir
+	cmd := exec.Command(spec.Shell, "--noprofile", "--norc", "-c", sessionProgram, "bash")
+	cmd.Env = append(append([]string(nil), spec.Env...), "__MT_DIR="+s.dir, "__MT_MODE="+mode)
+	cmd.Dir = spec.Dir
 	cmd.Stdin = ctlR
 	cmd.Stdout = stW
 	cmd.Stderr = diagW
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
-	err = spec.spawner.Start(cmd)
+	err = spec.Spawner.Start(cmd)
 	ctlR.Close()
 	stW.Close()
 	diagW.Close()
@@ -137,10 +140,10 @@ func (s *bashShell) launch() error {
 		ctlW.Close()
 		stR.Close()
 		diagR.Close()
-		return fmt.Errorf("%s: start %s: %w", spec.name, spec.shell, err)
+		return fmt.Errorf("%s: start %s: %w", spec.Name, spec.Shell, err)
 	}
 	s.cmd, s.control, s.status = cmd, ctlW, stR
-	spec.reaper.Watch(cmd.Process.Pid)
+	spec.Reaper.Watch(cmd.Process.Pid)
 	go s.readStatus()
 	go s.readDiagnostics(diagR)
 	go func() {
@@ -157,28 +160,28 @@ func (s *bashShell) launch() error {
 
 // awaitInit waits for the init script's status and reads what the shell
 // reported about itself.
-func (s *bashShell) awaitInit() error {
+func (s *Shell) awaitInit() error {
 	spec := s.spec
-	limit, release := (*signals.Timers)(nil).Till(spec.startTimeout)
+	limit, release := (*signals.Timers)(nil).Till(spec.StartTimeout)
 	defer release()
 	var rc int
 	select {
 	case rc = <-s.initDone:
 	case <-s.gone.Done():
-		return &RequestError{Kind: StartFailed, Problem: fmt.Sprintf("%s: shell exited during start (%v)%s", spec.name, s.exitErr, s.initLog())}
+		return &driver.RequestError{Kind: driver.StartFailed, Problem: fmt.Sprintf("%s: shell exited during start (%v)%s", spec.Name, s.exitErr, s.initLog())}
 	case <-limit.Done():
-		return &RequestError{Kind: StartFailed, Problem: fmt.Sprintf("%s: start took longer than %v%s", spec.name, spec.startTimeout, s.initLog())}
-	case <-spec.abort.Done():
-		return &RequestError{Kind: Unavailable, Problem: spec.name + ": start aborted: pool stopping", Err: ErrClosed}
+		return &driver.RequestError{Kind: driver.StartFailed, Problem: fmt.Sprintf("%s: start took longer than %v%s", spec.Name, spec.StartTimeout, s.initLog())}
+	case <-spec.Abort.Done():
+		return &driver.RequestError{Kind: driver.Unavailable, Problem: spec.Name + ": start aborted: pool stopping", Err: driver.ErrClosed}
 	}
 	if rc != 0 {
-		return &RequestError{Kind: StartFailed, Problem: fmt.Sprintf("%s: init script failed with status %d%s", spec.name, rc, s.initLog())}
+		return &driver.RequestError{Kind: driver.StartFailed, Problem: fmt.Sprintf("%s: init script failed with status %d%s", spec.Name, rc, s.initLog())}
 	}
 	return s.readInfo()
 }
 
 // initLog returns the tail of the init script's output, for errors.
-func (s *bashShell) initLog() string {
+func (s *Shell) initLog() string {
 	b, err := os.ReadFile(filepath.Join(s.dir, "init.log"))
 	if err != nil || len(b) == 0 {
 		return ""
@@ -190,10 +193,10 @@ func (s *bashShell) initLog() string {
 	return ": " + strings.TrimSpace(string(b))
 }
 
-func (s *bashShell) readInfo() error {
+func (s *Shell) readInfo() error {
 	envb, err := os.ReadFile(filepath.Join(s.dir, "env"))
 	if err != nil {
-		return fmt.Errorf("%s: reading the session environment: %w", s.spec.name, err)
+		return fmt.Errorf("%s: reading the session environment: %w", s.spec.Name, err)
 	}
 	after := map[string]string{}
 	for _, kv := range bytes.Split(envb, []byte{0}) {
@@ -201,14 +204,14 @@ func (s *bashShell) readInfo() error {
 			after[k] = v
 		}
 	}
-	s.env = newSessionEnv(s.spec.env, after)
+	s.env = driver.NewSessionEnv(s.spec.Env, after)
 	info, err := os.ReadFile(filepath.Join(s.dir, "info"))
 	if err != nil {
-		return fmt.Errorf("%s: reading the session info: %w", s.spec.name, err)
+		return fmt.Errorf("%s: reading the session info: %w", s.spec.Name, err)
 	}
 	parts := strings.SplitN(string(info), "\x00", 4)
 	if len(parts) != 4 {
-		return fmt.Errorf("%s: malformed session info", s.spec.name)
+		return fmt.Errorf("%s: malformed session info", s.spec.Name)
 	}
 	s.cwd, s.directOK, s.version = parts[0], parts[1] == "same", parts[2]
 	s.internal = map[string]bool{}
@@ -218,95 +221,9 @@ func (s *bashShell) readInfo() error {
 	return nil
 }
 
-// readStatus reads the shell's status lines until the pipe closes, and
-// routes each to the slot (or sticky call) it concerns.
-func (s *bashShell) readStatus() {
-	defer s.statusDone.Go()
-	defer s.status.Close()
-	sc := bufio.NewScanner(s.status)
-	sc.Buffer(make([]byte, 4096), 1<<20)
-	debug := s.log.Enabled(context.Background(), slog.LevelDebug)
-	for sc.Scan() {
-		if debug {
-			s.log.Debug("status", "line", sc.Text())
-		}
-		s.statusLine(sc.Text())
-	}
-}
-
-func (s *bashShell) statusLine(line string) {
-	f := strings.Fields(line)
-	if len(f) == 0 {
-		return
-	}
-	num := func(i int) int {
-		if i >= len(f) {
-			return -1
-		}
-		n, err := strconv.Atoi(f[i])
-		if err != nil {
-			return -1
-		}
-		return n
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch f[0] {
-	case "init":
-		s.initDone <- num(1)
-	case "ready":
-		if sl := s.slots[num(1)]; sl != nil {
-			sl.pid = num(2)
-			s.byPID[sl.pid] = sl
-			sl.ready.Go()
-			if s.closing { // see close
-				sl.close()
-				delete(s.slots, sl.n)
-			}
-		}
-	case "rc":
-		if sl := s.slots[num(1)]; sl != nil && !sl.ready.Fired() {
-			// The child died before it was ready.
-			sl.failed = "exited before it was ready"
-			sl.ready.Go()
-		}
-		if sl := s.running[num(1)]; sl != nil {
-			delete(s.running, sl.n)
-			delete(s.byPID, sl.pid)
-			sl.rc = num(2)
-			sl.exited.Go()
-		}
-	case "fail":
-		if sl := s.slots[num(1)]; sl != nil {
-			sl.failed = strings.Join(f[2:], " ")
-			sl.ready.Go() // wake a waiter; it sees failed
-		}
-		if s.sticky != nil {
-			s.sticky.event(line)
-		}
-	case "start", "done":
-		if s.sticky != nil {
-			s.sticky.event(line)
-		}
-	default:
-		s.log.Debug("unexpected status line", "line", line)
-	}
-}
-
-// readDiagnostics logs what the shell itself prints (never user output): a
-// broken init script or a protocol problem shows up here.
-func (s *bashShell) readDiagnostics(r io.ReadCloser) {
-	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), 64<<10)
-	for sc.Scan() {
-		s.log.Debug("shell diagnostics", "line", sc.Text())
-	}
-}
-
 // announceSlots makes sure the shell knows about two slots beyond the next
 // one to run (it keeps two children forked). Call with s.mu held.
-func (s *bashShell) announceSlots() error {
+func (s *Shell) announceSlots() error {
 	var buf []byte
 	for s.announce < s.next+1 {
 		n := s.announce + 1
@@ -322,25 +239,28 @@ func (s *bashShell) announceSlots() error {
 		return nil
 	}
 	if _, err := s.control.Write(buf); err != nil {
-		return fmt.Errorf("%s: control pipe: %w", s.spec.name, err)
+		return fmt.Errorf("%s: control pipe: %w", s.spec.Name, err)
 	}
 	return nil
 }
 
-func (s *bashShell) pid() int { return s.cmd.Process.Pid }
+// PID is the shell's process id, which is also its session id.
+func (s *Shell) PID() int { return s.cmd.Process.Pid }
 
-// alive reports whether the shell process has not exited, without reaping
+// Alive reports whether the shell process has not exited, without reaping
 // it; unlike gone, it knows at once.
-func (s *bashShell) alive() bool {
+func (s *Shell) Alive() bool {
 	if s.gone.Fired() {
 		return false
 	}
 	var info unix.Siginfo
-	err := unix.Waitid(unix.P_PID, s.pid(), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	err := unix.Waitid(unix.P_PID, s.PID(), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
 	return err == nil && info.Signo == 0 // nothing to report: still running
 }
 
-func (s *bashShell) ready() *signals.Signal {
+// Ready fires when the child forked for the next call is ready (or the
+// shell is gone).
+func (s *Shell) Ready() *signals.Signal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sl := s.slots[s.next]; sl != nil {
@@ -349,12 +269,12 @@ func (s *bashShell) ready() *signals.Signal {
 	return &s.gone
 }
 
-func (s *bashShell) died() *signals.Signal    { return &s.gone }
-func (s *bashShell) memory() int64            { return s.memoryOf() }
-func (s *bashShell) describe() (string, bool) { return s.version, s.directOK }
+// Died fires when the shell has exited and its status lines are routed.
+func (s *Shell) Died() *signals.Signal { return &s.gone }
 
-func (s *bashShell) memoryOf() int64 {
-	total := proc.PrivateMemory(s.pid())
+// Memory is the private memory of the shell and its pre-forked children.
+func (s *Shell) Memory() int64 {
+	total := proc.PrivateMemory(s.PID())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for pid := range s.byPID {
@@ -363,7 +283,7 @@ func (s *bashShell) memoryOf() int64 {
 	return total
 }
 
-// close stops the shell and everything it started: closing the control pipe
+// Close stops the shell and everything it started: closing the control pipe
 // and every wake pipe lets the shell and its waiting children exit on their
 // own; what is still there after grace is killed, session-wide.
 //
@@ -373,7 +293,7 @@ func (s *bashShell) memoryOf() int64 {
 // reused by another call's pipes, and the child would write into those. So
 // such a slot is closed when its child reports ready, or after every
 // process of the session is dead.
-func (s *bashShell) close(grace time.Duration) {
+func (s *Shell) Close(grace time.Duration) {
 	if s.cmd != nil {
 		s.control.Close()
 		s.mu.Lock()
@@ -394,7 +314,7 @@ func (s *bashShell) close(grace time.Duration) {
 		syscall.Kill(sid, syscall.SIGKILL)
 		proc.KillSession(sid, syscall.SIGKILL)
 		s.gone.Wait()
-		s.spec.reaper.Forget(sid)
+		s.spec.Reaper.Forget(sid)
 		s.mu.Lock()
 		for n, sl := range s.slots {
 			sl.close()
@@ -405,7 +325,7 @@ func (s *bashShell) close(grace time.Duration) {
 	s.cleanup()
 }
 
-func (s *bashShell) cleanup() {
+func (s *Shell) cleanup() {
 	if err := os.RemoveAll(s.dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Warn("removing session directory", "dir", s.dir, "err", err)
 	}

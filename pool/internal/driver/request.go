@@ -1,4 +1,4 @@
-package pool
+package driver
 
 import (
 	"fmt"
@@ -63,6 +63,14 @@ type Request struct {
 	TTY *WindowSize
 }
 
+// Limits bound what one request may carry.
+type Limits struct {
+	// MaxRequestBytes bounds the sum of the sizes of the script, arguments,
+	// environment entries and paths. Zero means no bound (the pool's
+	// Config makes it 4 MiB).
+	MaxRequestBytes int
+}
+
 // WindowSize is a terminal size in character cells.
 type WindowSize struct {
 	Rows, Cols uint16
@@ -97,9 +105,11 @@ type Result struct {
 	Queued, Started, Finished time.Time
 }
 
-// Success reports whether the command exited with status 0.
+// Success reports whether the command exited with status 0 on its own: a
+// command the pool killed (TimedOut, Cancelled) is not a success, even if it
+// exited 0 when asked to stop. It agrees with client.Result.Success.
 func (r *Result) Success() bool {
-	return r.ExitCode == 0 && r.Signal == 0 && !r.SessionLost
+	return r.ExitCode == 0 && r.Signal == 0 && !r.SessionLost && !r.TimedOut && !r.Cancelled
 }
 
 // String summarises the result for logs.
@@ -125,55 +135,56 @@ func (r *Result) String() string {
 	return b.String()
 }
 
-// validate checks a request before it queues. Every problem names the field.
-func (r *Request) validate(limits Limits) error {
+// Validate checks a request before it queues. Every problem names the field,
+// with the daemon API's field names.
+func (r *Request) Validate(limits Limits) error {
 	switch {
 	case len(r.Argv) == 0 && r.Script == "":
-		return invalid("argv", "empty command: set argv or script")
+		return InvalidField("argv", "empty command: set argv or script")
 	case len(r.Argv) > 0 && r.Script != "":
-		return invalid("script", "both argv and script are set; set one")
+		return InvalidField("script", "both argv and script are set; set one")
 	case len(r.Argv) > 0 && r.Argv[0] == "":
-		return invalid("argv[0]", "empty program name")
+		return InvalidField("argv[0]", "empty program name")
 	}
 	size := len(r.Script) + len(r.Dir) + len(r.BaseDir) + len(r.Session)
 	for i, a := range r.Argv {
 		if strings.IndexByte(a, 0) >= 0 {
-			return invalid(fmt.Sprintf("argv[%d]", i), "contains a NUL byte")
+			return InvalidField(fmt.Sprintf("argv[%d]", i), "contains a NUL byte")
 		}
 		size += len(a) + 1
 	}
 	if strings.IndexByte(r.Script, 0) >= 0 {
-		return invalid("script", "contains a NUL byte")
+		return InvalidField("script", "contains a NUL byte")
 	}
 	for _, f := range []struct{ name, v string }{{"cwd", r.Dir}, {"base_cwd", r.BaseDir}, {"session", r.Session}} {
 		if strings.IndexByte(f.v, 0) >= 0 {
-			return invalid(f.name, "contains a NUL byte")
+			return InvalidField(f.name, "contains a NUL byte")
 		}
 	}
 	if r.Session != "" && !validSessionName(r.Session) {
-		return invalid("session", "name must be 1-64 letters, digits, '.', '_' or '-'")
+		return InvalidField("session", "name must be 1-64 letters, digits, '.', '_' or '-'")
 	}
 	for i, kv := range r.Env {
 		if err := checkEnvEntry(kv); err != nil {
-			return invalid(fmt.Sprintf("env[%d]", i), err.Error())
+			return InvalidField(fmt.Sprintf("env[%d]", i), err.Error())
 		}
 		size += len(kv) + 1
 	}
 	for i, kv := range r.BaseEnv {
 		if strings.IndexByte(kv, 0) >= 0 {
-			return invalid(fmt.Sprintf("base_env.vars[%d]", i), "contains a NUL byte")
+			return InvalidField(fmt.Sprintf("base_env.vars[%d]", i), "contains a NUL byte")
 		}
 		size += len(kv) + 1
 	}
 	switch {
 	case r.Timeout < 0:
-		return invalid("timeout", "negative duration")
+		return InvalidField("timeout", "negative duration")
 	case r.KillGrace < 0:
-		return invalid("kill_grace", "negative duration")
+		return InvalidField("kill_grace", "negative duration")
 	case r.TTY != nil && (r.TTY.Rows == 0 || r.TTY.Cols == 0):
-		return invalid("tty", "window size must be at least 1x1")
+		return InvalidField("tty", "window size must be at least 1x1")
 	case r.TTY != nil && r.Session != "":
-		return invalid("tty", "a terminal cannot be attached to a sticky session")
+		return InvalidField("tty", "a terminal cannot be attached to a sticky session")
 	}
 	if limits.MaxRequestBytes > 0 && size > limits.MaxRequestBytes {
 		return &RequestError{Field: "command", Kind: TooLarge,
@@ -201,7 +212,7 @@ func checkEnvEntry(kv string) error {
 	switch {
 	case !ok:
 		return fmt.Errorf("%q is not KEY=VALUE", truncate(kv, 40))
-	case !validEnvName(name):
+	case !ValidEnvName(name):
 		return fmt.Errorf("%q is not a valid variable name (letters, digits and '_', not starting with a digit)", truncate(name, 40))
 	case strings.IndexByte(kv, 0) >= 0:
 		return fmt.Errorf("value of %s contains a NUL byte", name)
@@ -209,8 +220,8 @@ func checkEnvEntry(kv string) error {
 	return nil
 }
 
-// validEnvName reports whether name can be a shell variable.
-func validEnvName(name string) bool {
+// ValidEnvName reports whether name can be a shell variable.
+func ValidEnvName(name string) bool {
 	if name == "" {
 		return false
 	}

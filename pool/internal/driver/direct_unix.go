@@ -1,6 +1,6 @@
 //go:build unix
 
-package pool
+package driver
 
 import (
 	"errors"
@@ -19,40 +19,40 @@ import (
 	"github.com/mothreads/mothreads/signals"
 )
 
-// directCmd is a command the pool starts itself rather than through a
+// DirectCmd is a command the pool starts itself rather than through a
 // session's shell: external programs in argv form (a shell would only fork
 // and exec them anyway, and Go's vfork-based spawn is the cheapest way to do
 // that), calls with a terminal (which need a session of their own), and
 // every call of a shell that has no warm protocol.
-type directCmd struct {
-	argv []string
-	env  *sessionEnv
-	vars map[string]string // the call's environment; nil: the session's own
-	dir  string
+type DirectCmd struct {
+	Argv []string
+	Env  *SessionEnv
+	Vars map[string]string // the call's environment; nil: the session's own
+	Dir  string
 }
 
-// runDirect spawns cmd as the call's main process, in a new session (its
+// RunDirect spawns d as the call's main process, in a new session (its
 // process group, which the pool kills at the end), with the session's
 // environment, and drives it to its end.
-func runDirect(c *call, spec *shellSpec, d directCmd) (*Result, error) {
-	path, err := lookPath(d.argv[0], d.env.lookup(d.vars, "PATH"), d.dir)
+func RunDirect(c *Call, spec *Spec, d DirectCmd) (*Result, error) {
+	path, err := lookPath(d.Argv[0], d.Env.Lookup(d.Vars, "PATH"), d.Dir)
 	if err != nil {
 		return nil, err
 	}
 	// "_" is the program's path, as bash sets it for the programs it runs.
-	cmd := &exec.Cmd{Path: path, Args: d.argv, Env: d.env.environ(d.vars, "_="+path), Dir: d.dir}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
-	if c.req.TTY != nil {
+	cmd := &exec.Cmd{Path: path, Args: d.Argv, Env: d.Env.Environ(d.Vars, "_="+path), Dir: d.Dir}
+	cmd.SysProcAttr = newSessionAttr(false)
+	if c.Req.TTY != nil {
 		return runTerminal(c, spec, cmd)
 	}
 
-	out, childOut, childErr, err := proc.OutputPipes(c.req.Stdout, c.req.Stderr)
+	out, childOut, childErr, err := proc.OutputPipes(c.Req.Stdout, c.Req.Stderr)
 	if err != nil {
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = childOut, childErr
 	var inW *os.File
-	if c.req.Stdin != nil {
+	if c.Req.Stdin != nil {
 		inR, w, err := os.Pipe()
 		if err != nil {
 			proc.CloseAll(childOut, childErr)
@@ -62,22 +62,22 @@ func runDirect(c *call, spec *shellSpec, d directCmd) (*Result, error) {
 		cmd.Stdin, inW = inR, w
 		defer inR.Close()
 	}
-	err = spec.spawner.Start(cmd)
+	err = spec.Spawner.Start(cmd)
 	proc.CloseAll(childOut, childErr)
 	if err != nil {
 		out.Abandon()
 		if inW != nil {
 			inW.Close()
 		}
-		return nil, startError(d.argv[0], err)
+		return nil, startError(d.Argv[0], err)
 	}
 	pid := cmd.Process.Pid
-	spec.reaper.Watch(pid)
-	defer spec.reaper.Forget(pid)
-	c.markStarted(spec.name, pid)
+	spec.Reaper.Watch(pid)
+	defer spec.Reaper.Forget(pid)
+	c.MarkStarted(spec.Name, pid)
 	out.Start()
 	if inW != nil {
-		go proc.PumpIn(inW, c.req.Stdin)
+		go proc.PumpIn(inW, c.Req.Stdin)
 	}
 
 	var exited signals.Signal
@@ -85,20 +85,20 @@ func runDirect(c *call, spec *shellSpec, d directCmd) (*Result, error) {
 		cmd.Wait()
 		exited.Go()
 	}()
-	sup := &supervisor{c: c, pgid: pid}
-	sup.wait(&exited)
-	finishGroup(pid, out, c)
+	sup := &Supervisor{Call: c, PGID: pid}
+	sup.Wait(&exited)
+	FinishGroup(pid, out, c)
 
-	r := &Result{Session: spec.name, PID: pid}
+	r := &Result{Session: spec.Name, PID: pid}
 	r.ExitCode, r.Signal, r.CoreDumped = waitStatus(cmd.ProcessState)
-	sup.finish(r)
+	sup.Finish(r)
 	return r, nil
 }
 
 // runTerminal runs cmd on a new pseudo-terminal as its controlling terminal.
 // Both output streams arrive on the terminal, so on Stdout.
-func runTerminal(c *call, spec *shellSpec, cmd *exec.Cmd) (*Result, error) {
-	size := c.req.TTY
+func runTerminal(c *Call, spec *Spec, cmd *exec.Cmd) (*Result, error) {
+	size := c.Req.TTY
 	master, tty, err := pty.Open()
 	if err != nil {
 		return nil, fmt.Errorf("open pty: %w", err)
@@ -109,28 +109,28 @@ func runTerminal(c *call, spec *shellSpec, cmd *exec.Cmd) (*Result, error) {
 		return nil, fmt.Errorf("pty size: %w", err)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0, Pdeathsig: syscall.SIGKILL}
-	err = spec.spawner.Start(cmd)
+	cmd.SysProcAttr = newSessionAttr(true)
+	err = spec.Spawner.Start(cmd)
 	tty.Close()
 	if err != nil {
 		return nil, startError(cmd.Args[0], err)
 	}
 	pid := cmd.Process.Pid
-	spec.reaper.Watch(pid)
-	defer spec.reaper.Forget(pid)
-	c.markStarted(spec.name, pid)
+	spec.Reaper.Watch(pid)
+	defer spec.Reaper.Forget(pid)
+	c.MarkStarted(spec.Name, pid)
 
 	var out signals.Signal
 	var stopOut atomic.Bool
 	go func() {
 		defer out.Go()
-		proc.PumpOut(ptyReader{master}, c.req.Stdout, &stopOut)
+		proc.PumpOut(ptyReader{master}, c.Req.Stdout, &stopOut)
 	}()
-	if c.req.Stdin != nil {
+	if c.Req.Stdin != nil {
 		go func() {
 			buf := make([]byte, proc.ChunkSize)
 			for {
-				n, err := c.req.Stdin.Read(buf)
+				n, err := c.Req.Stdin.Read(buf)
 				if n > 0 {
 					if _, werr := master.Write(buf[:n]); werr != nil {
 						return
@@ -149,21 +149,21 @@ func runTerminal(c *call, spec *shellSpec, cmd *exec.Cmd) (*Result, error) {
 		cmd.Wait()
 		exited.Go()
 	}()
-	sup := &supervisor{
-		c:      c,
-		pgid:   pid,
-		resize: func(ws WindowSize) { pty.Setsize(master, &pty.Winsize{Rows: ws.Rows, Cols: ws.Cols}) },
+	sup := &Supervisor{
+		Call:   c,
+		PGID:   pid,
+		Resize: func(ws WindowSize) { pty.Setsize(master, &pty.Winsize{Rows: ws.Rows, Cols: ws.Cols}) },
 		// A terminal session may hold several process groups (job control).
-		kill: func(sig syscall.Signal) { proc.SignalGroup(pid, sig); proc.KillSession(pid, sig) },
+		Kill: func(sig syscall.Signal) { proc.SignalGroup(pid, sig); proc.KillSession(pid, sig) },
 	}
-	sup.wait(&exited)
+	sup.Wait(&exited)
 	// Whatever the session leader left on the terminal is killed; then the
 	// output drains, and the terminal closes.
 	proc.KillSession(pid, syscall.SIGKILL)
-	limit, release := c.timers.Till(c.grace)
+	limit, release := c.Timers.Till(c.Grace)
 	if !out.WaitTill(limit) {
 		// What the terminal still holds is delivered, however slow the
-		// consumer; then the pump stops (see pumpOut).
+		// consumer; then the pump stops (see proc.PumpOut).
 		stopOut.Store(true)
 		if master.SetReadDeadline(time.Now()) != nil {
 			master.Close()
@@ -172,9 +172,9 @@ func runTerminal(c *call, spec *shellSpec, cmd *exec.Cmd) (*Result, error) {
 	release()
 	out.Wait() // the terminal closes on return
 
-	r := &Result{Session: spec.name, PID: pid}
+	r := &Result{Session: spec.Name, PID: pid}
 	r.ExitCode, r.Signal, r.CoreDumped = waitStatus(cmd.ProcessState)
-	sup.finish(r)
+	sup.Finish(r)
 	return r, nil
 }
 
@@ -257,12 +257,4 @@ func startError(name string, err error) error {
 		return &RequestError{Field: "argv[0]", Kind: NotFound, Problem: name + ": command not found", Err: err}
 	}
 	return fmt.Errorf("start %s: %w", name, err)
-}
-
-// absIn makes p absolute against base.
-func absIn(base, p string) string {
-	if filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(base, p)
 }

@@ -1,4 +1,4 @@
-package pool
+package driver
 
 import (
 	"errors"
@@ -64,7 +64,8 @@ func (e *RequestError) Error() string {
 
 func (e *RequestError) Unwrap() error { return e.Err }
 
-func invalid(field, problem string) error {
+// InvalidField is an Invalid RequestError for field.
+func InvalidField(field, problem string) error {
 	return &RequestError{Field: field, Kind: Invalid, Problem: problem}
 }
 

@@ -1,15 +1,18 @@
 //go:build linux
 
-package pool
+package bash
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 
+	"github.com/mothreads/mothreads/pool/internal/driver"
 	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 )
@@ -82,7 +85,7 @@ func (st *stickyState) event(line string) {
 // (Dir, Env); its base directory and environment applied when the session
 // was created. A timeout or cancel kills the whole session: its state is
 // lost, and the result says so.
-func (s *bashShell) runSticky(c *call) (*Result, error) {
+func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	s.mu.Lock()
 	n := s.next
 	s.next++
@@ -94,24 +97,24 @@ func (s *bashShell) runSticky(c *call) (*Result, error) {
 	defer sl.close()
 
 	dir := ""
-	if c.req.Dir != "" {
-		if dir, err = resolveDir(&Request{Dir: c.req.Dir}, s.cwd); err != nil {
+	if c.Req.Dir != "" {
+		if dir, err = driver.ResolveDir(&driver.Request{Dir: c.Req.Dir}, s.cwd); err != nil {
 			return nil, err
 		}
 	}
 	var stdin, stdinKeep *os.File
 	inFD := 0
-	if c.req.Stdin != nil {
+	if c.Req.Stdin != nil {
 		if stdin, stdinKeep, err = stdinPipe(); err != nil {
 			return nil, err
 		}
 		defer stdinKeep.Close()
 		inFD = fdOf(stdinKeep)
 	}
-	set := envMapList(c.req.Env)
-	kind, payload := "s", []string{c.req.Script}
-	if len(c.req.Argv) > 0 {
-		kind, payload = "a", c.req.Argv
+	set := envMapList(c.Req.Env)
+	kind, payload := "s", []string{c.Req.Script}
+	if len(c.Req.Argv) > 0 {
+		kind, payload = "a", c.Req.Argv
 	}
 	var b []byte
 	field := func(v string) { b = append(append(b, v...), 0) }
@@ -134,29 +137,29 @@ func (s *bashShell) runSticky(c *call) (*Result, error) {
 	defer s.sticky.drop(n)
 	line := fmt.Appendf(nil, "%d %d %d %d %d\n", n, fdOf(sl.o), fdOf(sl.e), fdOf(sl.j), inFD)
 	if _, err := s.control.Write(line); err != nil {
-		return nil, fmt.Errorf("%s: control pipe: %w", s.spec.name, err)
+		return nil, fmt.Errorf("%s: control pipe: %w", s.spec.Name, err)
 	}
 	if !sc.started.WaitTill(&s.gone) {
-		return nil, fmt.Errorf("%s: the sticky session's shell has exited (%v)", s.spec.name, s.exitErr)
+		return nil, fmt.Errorf("%s: the sticky session's shell has exited (%v)", s.spec.Name, s.exitErr)
 	}
 	if sc.failed != "" {
-		return nil, setupFailure(sc.failed, c.req)
+		return nil, setupFailure(sc.failed, c.Req)
 	}
 	// The shell opened the output pipes before "start"; reading before that
 	// would see end of file.
-	out := proc.StartPumps(sl.o, sl.e, c.req.Stdout, c.req.Stderr)
+	out := proc.StartPumps(sl.o, sl.e, c.Req.Stdout, c.Req.Stderr)
 	sl.o, sl.e = nil, nil
-	c.markStarted(s.spec.name, 0)
+	c.MarkStarted(s.spec.Name, 0)
 	if stdin != nil {
-		go proc.PumpIn(stdin, c.req.Stdin)
+		go proc.PumpIn(stdin, c.Req.Stdin)
 	}
-	sid := s.pid()
-	sup := &supervisor{
-		c: c,
-		kill: func(sig syscall.Signal) {
+	sid := s.PID()
+	sup := &driver.Supervisor{
+		Call: c,
+		Kill: func(sig syscall.Signal) {
 			proc.KillSession(sid, sig)
 		},
-		deliver: func(sig syscall.Signal) {
+		Deliver: func(sig syscall.Signal) {
 			for _, pid := range proc.SessionMembers(sid) {
 				if pid != sid {
 					syscall.Kill(pid, sig)
@@ -164,14 +167,14 @@ func (s *bashShell) runSticky(c *call) (*Result, error) {
 			}
 		},
 	}
-	sup.wait(&sc.done, &s.gone)
-	limit, release := c.timers.Till(c.grace)
+	sup.Wait(&sc.done, &s.gone)
+	limit, release := c.Timers.Till(c.Grace)
 	if !out.Done().WaitTill(limit) {
 		out.Abandon()
 	}
 	release()
 
-	r := &Result{Session: s.spec.name, PID: sid}
+	r := &driver.Result{Session: s.spec.Name, PID: sid}
 	switch {
 	case sc.done.Fired():
 		r.ExitCode = sc.rc
@@ -182,13 +185,26 @@ func (s *bashShell) runSticky(c *call) (*Result, error) {
 		r.ExitCode, r.SessionLost = -1, true
 		r.Message = fmt.Sprintf("the sticky session ended: its shell died (%v)", s.exitErr)
 	}
-	if sup.killed {
-		r.Message = joinMessage(r.Message, "the sticky session was killed and its state is lost")
+	if sup.Killed() {
+		r.Message = driver.JoinMessage(r.Message, "the sticky session was killed and its state is lost")
 	}
-	sup.finish(r)
+	sup.Finish(r)
 	return r, nil
 }
 
 // envMapList returns the valid KEY=VALUE entries of list, sorted, a later
 // entry winning.
-func envMapList(list []string) []string { return environ(envMap(list)) }
+func envMapList(list []string) []string { return driver.Environ(driver.EnvMap(list)) }
+
+func isExit(err error) bool {
+	var ee *exec.ExitError
+	return errors.As(err, &ee) && ee.Exited()
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return 0
+}

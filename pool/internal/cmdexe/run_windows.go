@@ -1,6 +1,6 @@
 //go:build windows
 
-package pool
+package cmdexe
 
 import (
 	"errors"
@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/mothreads/mothreads/pool/internal/driver"
 	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 )
@@ -33,15 +34,15 @@ type cmdPlan struct {
 }
 
 // run drives one call to its end: a new process in a new Job Object.
-func (s *cmdShell) run(c *call) (*Result, error) {
-	if c.req.TTY != nil {
-		return nil, &RequestError{Field: "tty", Kind: Invalid, Problem: "terminals are not supported on Windows yet"}
+func (s *Shell) Run(c *driver.Call) (*driver.Result, error) {
+	if c.Req.TTY != nil {
+		return nil, &driver.RequestError{Field: "tty", Kind: driver.Invalid, Problem: "terminals are not supported on Windows yet"}
 	}
-	dir, err := resolveDir(c.req, s.cwd)
+	dir, err := driver.ResolveDir(c.Req, s.cwd)
 	if err != nil {
 		return nil, err
 	}
-	env := s.env.final(c.req)
+	env := s.env.final(c.Req)
 	p, err := s.plan(c, env, dir)
 	if err != nil {
 		return nil, err
@@ -51,14 +52,14 @@ func (s *cmdShell) run(c *call) (*Result, error) {
 	}
 	if p.viaCmd && isUNC(dir) {
 		field := "cwd"
-		if c.req.Dir == "" {
+		if c.Req.Dir == "" {
 			field = "base_cwd"
 		}
-		return nil, &RequestError{Field: field, Kind: Invalid,
+		return nil, &driver.RequestError{Field: field, Kind: driver.Invalid,
 			Problem: fmt.Sprintf("cmd.exe cannot run in the UNC directory %q; map it to a drive letter", dir)}
 	}
 	if n := len(utf16.Encode([]rune(p.cmdLine))); n > createProcessMaxLine {
-		return nil, &RequestError{Field: "argv", Kind: TooLarge,
+		return nil, &driver.RequestError{Field: "argv", Kind: driver.TooLarge,
 			Problem: fmt.Sprintf("the command line is %d characters, over Windows' limit of %d", n, createProcessMaxLine)}
 	}
 	return runCmdJob(c, s.spec, p, env, dir)
@@ -76,26 +77,26 @@ func (s *cmdShell) run(c *call) (*Result, error) {
 //     back into exactly argv (windows.ComposeCommandLine); anything else (a
 //     batch file, a script with a file association) runs through cmd.exe,
 //     its arguments quoted for it.
-func (s *cmdShell) plan(c *call, env winEnv, dir string) (*cmdPlan, error) {
-	shell, req := s.spec.shell, c.req
+func (s *Shell) plan(c *driver.Call, env winEnv, dir string) (*cmdPlan, error) {
+	shell, req := s.spec.Shell, c.Req
 	if len(req.Argv) == 0 {
 		if line, ok := inlineScript(shell, "/d", req.Script); ok {
 			return &cmdPlan{path: shell, cmdLine: line, viaCmd: true}, nil
 		}
-		f := filepath.Join(s.dir, fmt.Sprintf("call-%d.cmd", c.id))
+		f := filepath.Join(s.dir, fmt.Sprintf("call-%d.cmd", c.ID))
 		if err := os.WriteFile(f, batchText(req.Script), 0o600); err != nil {
-			return nil, fmt.Errorf("%s: script file: %w", s.spec.name, err)
+			return nil, fmt.Errorf("%s: script file: %w", s.spec.Name, err)
 		}
 		return &cmdPlan{path: shell, cmdLine: cmdLine(shell, "/d", `"`+f+`"`), file: f, viaCmd: true}, nil
 	}
 	viaCmd := func(program string) (*cmdPlan, error) {
 		rest, bad, err := cmdArgv(req.Argv, program)
 		if err != nil {
-			return nil, &RequestError{Field: fmt.Sprintf("argv[%d]", bad), Kind: Invalid, Problem: err.Error()}
+			return nil, &driver.RequestError{Field: fmt.Sprintf("argv[%d]", bad), Kind: driver.Invalid, Problem: err.Error()}
 		}
 		line := cmdLine(shell, "/d /v:off", rest)
 		if len(line) > cmdMaxLine {
-			return nil, &RequestError{Field: "argv", Kind: TooLarge,
+			return nil, &driver.RequestError{Field: "argv", Kind: driver.TooLarge,
 				Problem: fmt.Sprintf("the command is %d characters, over cmd.exe's limit of %d", len(line), cmdMaxLine)}
 		}
 		return &cmdPlan{path: shell, cmdLine: line, viaCmd: true}, nil
@@ -116,7 +117,7 @@ func (s *cmdShell) plan(c *call, env winEnv, dir string) (*cmdPlan, error) {
 // runCmdJob starts the planned process in a Job Object of its own, with
 // pipes for its output (and input, when the call has some; NUL otherwise),
 // and drives it to its end.
-func runCmdJob(c *call, spec *shellSpec, p *cmdPlan, env winEnv, dir string) (*Result, error) {
+func runCmdJob(c *driver.Call, spec *driver.Spec, p *cmdPlan, env winEnv, dir string) (*driver.Result, error) {
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("stdout pipe: %w", err)
@@ -133,7 +134,7 @@ func runCmdJob(c *call, spec *shellSpec, p *cmdPlan, env winEnv, dir string) (*R
 		SysProcAttr: &syscall.SysProcAttr{CmdLine: p.cmdLine},
 	}
 	var inR, inW *os.File
-	if c.req.Stdin != nil {
+	if c.Req.Stdin != nil {
 		if inR, inW, err = os.Pipe(); err != nil {
 			outR.Close()
 			outW.Close()
@@ -165,10 +166,10 @@ func runCmdJob(c *call, spec *shellSpec, p *cmdPlan, env winEnv, dir string) (*R
 	}
 	defer j.Close()
 	pid := cmd.Process.Pid
-	c.markStarted(spec.name, pid)
-	out := pumpCall(outR, errR, c.req.Stdout, c.req.Stderr)
+	c.MarkStarted(spec.Name, pid)
+	out := pumpCall(outR, errR, c.Req.Stdout, c.Req.Stderr)
 	if inW != nil {
-		go proc.PumpIn(inW, c.req.Stdin)
+		go proc.PumpIn(inW, c.Req.Stdin)
 	}
 
 	var exited signals.Signal
@@ -176,12 +177,12 @@ func runCmdJob(c *call, spec *shellSpec, p *cmdPlan, env winEnv, dir string) (*R
 		cmd.Wait()
 		exited.Go()
 	}()
-	sup := &supervisor{c: c, pgid: pid, kill: j.Signal}
-	sup.wait(&exited)
+	sup := &driver.Supervisor{Call: c, PGID: pid, Kill: j.Signal}
+	sup.Wait(&exited)
 	finishJob(j, out, c)
 
-	r := &Result{Session: spec.name, PID: pid, ExitCode: cmd.ProcessState.ExitCode()}
-	sup.finish(r)
+	r := &driver.Result{Session: spec.Name, PID: pid, ExitCode: cmd.ProcessState.ExitCode()}
+	sup.Finish(r)
 	return r, nil
 }
 
@@ -195,10 +196,10 @@ func createError(p *cmdPlan, err error) error {
 	if !p.viaCmd && errors.As(err, &pe) {
 		switch {
 		case errors.Is(err, windows.ERROR_FILE_NOT_FOUND), errors.Is(err, windows.ERROR_PATH_NOT_FOUND):
-			return &RequestError{Field: "argv[0]", Kind: NotFound, Problem: fmt.Sprintf("%s: not found", p.path), Err: err}
+			return &driver.RequestError{Field: "argv[0]", Kind: driver.NotFound, Problem: fmt.Sprintf("%s: not found", p.path), Err: err}
 		case errors.Is(err, windows.ERROR_BAD_EXE_FORMAT), errors.Is(err, windows.ERROR_EXE_MACHINE_TYPE_MISMATCH),
 			errors.Is(err, windows.ERROR_ACCESS_DENIED), errors.Is(err, windows.ERROR_FILENAME_EXCED_RANGE):
-			return &RequestError{Field: "argv[0]", Kind: Invalid, Problem: fmt.Sprintf("%s: %v", p.path, pe.Err), Err: err}
+			return &driver.RequestError{Field: "argv[0]", Kind: driver.Invalid, Problem: fmt.Sprintf("%s: %v", p.path, pe.Err), Err: err}
 		}
 	}
 	return fmt.Errorf("start %s: %w", p.path, err)
@@ -240,17 +241,17 @@ func (o *callOutput) abandon() {
 // pipes and the pool stops reading. Then it waits, up to the kill grace
 // again, until the job is empty, so that the session serves again only
 // after the leftovers are gone.
-func finishJob(j *proc.Job, out *callOutput, c *call) {
+func finishJob(j *proc.Job, out *callOutput, c *driver.Call) {
 	if j.Active() != 0 {
 		j.Terminate()
 	}
 	if !out.done.Fired() {
-		limit, release := c.timers.Till(c.grace)
+		limit, release := c.Timers.Till(c.Grace)
 		ok := out.done.WaitTill(limit)
 		release()
 		if !ok {
 			out.abandon()
 		}
 	}
-	j.WaitEmpty(c.grace)
+	j.WaitEmpty(c.Grace)
 }

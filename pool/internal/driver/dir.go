@@ -1,4 +1,4 @@
-package pool
+package driver
 
 import (
 	"fmt"
@@ -6,12 +6,12 @@ import (
 	"path/filepath"
 )
 
-// resolveDir returns the directory a call runs in: Dir, else BaseDir, else
+// ResolveDir returns the directory a call runs in: Dir, else BaseDir, else
 // the session's. A relative Dir is taken against BaseDir when that is
 // absolute (it is the caller's directory), anything else relative against
-// the session's (absIn says how, per platform). A directory that does not
+// the session's (AbsIn says how, per platform). A directory that does not
 // exist is a NotFound error naming the field.
-func resolveDir(req *Request, sessionDir string) (string, error) {
+func ResolveDir(req *Request, sessionDir string) (string, error) {
 	field, dir, rel := "cwd", req.Dir, sessionDir
 	if req.BaseDir != "" && filepath.IsAbs(req.BaseDir) {
 		rel = req.BaseDir
@@ -22,7 +22,7 @@ func resolveDir(req *Request, sessionDir string) (string, error) {
 	if dir == "" {
 		return sessionDir, nil
 	}
-	dir = absIn(rel, dir)
+	dir = AbsIn(rel, dir)
 	fi, err := os.Stat(dir)
 	switch {
 	case err != nil:

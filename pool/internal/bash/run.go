@@ -1,6 +1,6 @@
 //go:build linux
 
-package pool
+package bash
 
 import (
 	"bufio"
@@ -12,32 +12,33 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/mothreads/mothreads/pool/internal/driver"
 	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 )
 
 // run drives one call on the shell to its end.
-func (s *bashShell) run(c *call) (*Result, error) {
-	if s.spec.sticky {
+func (s *Shell) Run(c *driver.Call) (*driver.Result, error) {
+	if s.spec.Sticky {
 		return s.runSticky(c)
 	}
-	dir, err := resolveDir(c.req, s.cwd)
+	dir, err := driver.ResolveDir(c.Req, s.cwd)
 	if err != nil {
 		return nil, err
 	}
-	env := s.env.final(c.req, true)
-	if c.req.TTY != nil {
-		return runDirect(c, s.spec, directCmd{argv: shellArgv(s.spec.shell, c.req), env: s.env, vars: env, dir: dir})
+	env := s.env.Final(c.Req, true)
+	if c.Req.TTY != nil {
+		return driver.RunDirect(c, s.spec, driver.DirectCmd{Argv: shellArgv(s.spec.Shell, c.Req), Env: s.env, Vars: env, Dir: dir})
 	}
-	if len(c.req.Argv) > 0 && !s.internal[c.req.Argv[0]] && s.directOK {
-		return runDirect(c, s.spec, directCmd{argv: c.req.Argv, env: s.env, vars: env, dir: dir})
+	if len(c.Req.Argv) > 0 && !s.internal[c.Req.Argv[0]] && s.directOK {
+		return driver.RunDirect(c, s.spec, driver.DirectCmd{Argv: c.Req.Argv, Env: s.env, Vars: env, Dir: dir})
 	}
 	return s.runSlot(c, env, dir)
 }
 
 // shellArgv is the argv that runs a request through a fresh shell (for
 // terminal calls, which need a session of their own).
-func shellArgv(shell string, req *Request) []string {
+func shellArgv(shell string, req *driver.Request) []string {
 	if len(req.Argv) > 0 {
 		return req.Argv
 	}
@@ -45,26 +46,26 @@ func shellArgv(shell string, req *Request) []string {
 }
 
 // runSlot runs the call in the session's next pre-forked child.
-func (s *bashShell) runSlot(c *call, env map[string]string, dir string) (*Result, error) {
+func (s *Shell) runSlot(c *driver.Call, env map[string]string, dir string) (*driver.Result, error) {
 	s.mu.Lock()
 	sl := s.slots[s.next]
 	s.mu.Unlock()
 	if sl == nil {
-		return nil, fmt.Errorf("%s: slot %d was never announced", s.spec.name, s.next)
+		return nil, fmt.Errorf("%s: slot %d was never announced", s.spec.Name, s.next)
 	}
-	if !sl.ready.WaitTill(signals.Or(&s.gone, &c.cancel)) {
-		if c.cancel.Fired() {
-			return nil, &RequestError{Kind: Unavailable, Problem: c.cancelReason()}
+	if !sl.ready.WaitTill(signals.Or(&s.gone, c.Cancelled())) {
+		if c.Cancelled().Fired() {
+			return nil, &driver.RequestError{Kind: driver.Unavailable, Problem: c.CancelReason()}
 		}
-		return nil, fmt.Errorf("%s: the shell died before it was ready (%v)", s.spec.name, s.exitErr)
+		return nil, fmt.Errorf("%s: the shell died before it was ready (%v)", s.spec.Name, s.exitErr)
 	}
 	if sl.failed != "" {
-		return nil, fmt.Errorf("%s: slot %d failed: %s", s.spec.name, sl.n, sl.failed)
+		return nil, fmt.Errorf("%s: slot %d failed: %s", s.spec.Name, sl.n, sl.failed)
 	}
-	if !s.alive() {
+	if !s.Alive() {
 		// Its shell died since the last call (which may have killed it): the
 		// pool moves the call to another session.
-		return nil, fmt.Errorf("%s: the shell has exited", s.spec.name)
+		return nil, fmt.Errorf("%s: the shell has exited", s.spec.Name)
 	}
 	s.mu.Lock()
 	delete(s.slots, sl.n)
@@ -75,23 +76,23 @@ func (s *bashShell) runSlot(c *call, env map[string]string, dir string) (*Result
 	var err error
 
 	var stdin, stdinKeep *os.File
-	if c.req.Stdin != nil {
+	if c.Req.Stdin != nil {
 		if stdin, stdinKeep, err = stdinPipe(); err != nil {
 			return nil, err
 		}
 		defer stdinKeep.Close()
 	}
-	if err := sl.writeJob(s.job(c.req, env, dir, stdinKeep)); err != nil {
+	if err := sl.writeJob(s.job(c.Req, env, dir, stdinKeep)); err != nil {
 		return nil, err
 	}
 
-	out := proc.StartPumps(sl.o, sl.e, c.req.Stdout, c.req.Stderr)
+	out := proc.StartPumps(sl.o, sl.e, c.Req.Stdout, c.Req.Stderr)
 	sl.o, sl.e = nil, nil
 	st := readCallStatus(sl.s)
 	if err := sl.wake(); err != nil {
-		return nil, fmt.Errorf("%s: waking slot %d: %w", s.spec.name, sl.n, err)
+		return nil, fmt.Errorf("%s: waking slot %d: %w", s.spec.Name, sl.n, err)
 	}
-	c.markStarted(s.spec.name, sl.pid)
+	c.MarkStarted(s.spec.Name, sl.pid)
 	// The next slots are made after the wake-up, off the caller's path; the
 	// shell waits for their numbers before forking their children.
 	s.mu.Lock()
@@ -102,19 +103,19 @@ func (s *bashShell) runSlot(c *call, env map[string]string, dir string) (*Result
 		s.cmd.Process.Kill()
 	}
 	if stdin != nil {
-		go proc.PumpIn(stdin, c.req.Stdin)
+		go proc.PumpIn(stdin, c.Req.Stdin)
 	}
 
-	sup := &supervisor{c: c, pgid: sl.pid}
-	sup.wait(&sl.exited, &st.done, &s.gone)
+	sup := &driver.Supervisor{Call: c, PGID: sl.pid}
+	sup.Wait(&sl.exited, &st.done, &s.gone)
 	if s.gone.Fired() && !sl.exited.Fired() && !st.done.Fired() {
 		// The shell died under the call: the command killed it (`kill $$`),
 		// or someone else did. The child lives on, orphaned, and may finish
 		// the command: it gets the kill grace to do so, watched through a
 		// pidfd, then its group is killed.
 		if ended, stop := proc.WatchProcess(sl.pid); ended != nil {
-			grace, release := c.timers.Till(c.grace)
-			sup.wait(ended, &st.done, grace)
+			grace, release := c.Timers.Till(c.Grace)
+			sup.Wait(ended, &st.done, grace)
 			release()
 			if !ended.Fired() && !st.done.Fired() {
 				proc.SignalGroup(sl.pid, syscall.SIGKILL)
@@ -123,11 +124,11 @@ func (s *bashShell) runSlot(c *call, env map[string]string, dir string) (*Result
 			stop()
 		}
 	}
-	finishGroup(sl.pid, out, c)
+	driver.FinishGroup(sl.pid, out, c)
 	if !st.done.Fired() {
 		// The child's exit report, if any, is in its status FIFO; its writers
 		// are gone now, so EOF is near unless something escaped the group.
-		limit, release := c.timers.Till(c.grace)
+		limit, release := c.Timers.Till(c.Grace)
 		st.eof.WaitTill(limit)
 		release()
 	}
@@ -135,13 +136,13 @@ func (s *bashShell) runSlot(c *call, env map[string]string, dir string) (*Result
 	st.wg.Wait()
 
 	if st.failed != "" {
-		return nil, setupFailure(st.failed, c.req)
+		return nil, setupFailure(st.failed, c.Req)
 	}
-	r := &Result{Session: s.spec.name, PID: sl.pid}
+	r := &driver.Result{Session: s.spec.Name, PID: sl.pid}
 	switch {
 	case st.done.Fired():
 		r.ExitCode = st.rc
-		if !s.alive() {
+		if !s.Alive() {
 			r.Message = "the session's shell died during the call; the session is replaced"
 		}
 	case sl.exited.Fired():
@@ -154,13 +155,13 @@ func (s *bashShell) runSlot(c *call, env map[string]string, dir string) (*Result
 		r.ExitCode, r.SessionLost = -1, true
 		r.Message = fmt.Sprintf("the session's shell died during the call (%v)", s.exitErr)
 	}
-	sup.finish(r)
+	sup.Finish(r)
 	return r, nil
 }
 
 // job encodes a call for the child: NUL-terminated fields, read with
 // `mapfile -d ”`. See __mt_setup in session.bash.
-func (s *bashShell) job(req *Request, env map[string]string, dir string, stdin *os.File) []byte {
+func (s *Shell) job(req *driver.Request, env map[string]string, dir string, stdin *os.File) []byte {
 	kind := "s"
 	payload := []string{req.Script}
 	if len(req.Argv) > 0 {
@@ -176,7 +177,7 @@ func (s *bashShell) job(req *Request, env map[string]string, dir string, stdin *
 	if stdin != nil {
 		in = strconv.Itoa(fdOf(stdin))
 	}
-	unset, set := s.env.ops(env)
+	unset, set := s.env.Ops(env)
 	var b []byte
 	field := func(v string) { b = append(append(b, v...), 0) }
 	field(kind)
@@ -237,14 +238,14 @@ func readCallStatus(f *os.File) *callStatus {
 }
 
 // setupFailure turns a child's "fail" report into the caller's error.
-func setupFailure(what string, req *Request) error {
+func setupFailure(what string, req *driver.Request) error {
 	switch what {
 	case "cwd":
 		field, dir := "cwd", req.Dir
 		if dir == "" {
 			field, dir = "base_cwd", req.BaseDir
 		}
-		return &RequestError{Field: field, Kind: NotFound, Problem: fmt.Sprintf("cannot change to directory %q", dir)}
+		return &driver.RequestError{Field: field, Kind: driver.NotFound, Problem: fmt.Sprintf("cannot change to directory %q", dir)}
 	case "stdin":
 		return errors.New("call setup failed: the command's input could not be opened")
 	}
@@ -264,28 +265,4 @@ func decodeStatus(rc, exitReport int) (int, syscall.Signal) {
 		return rc, 0
 	}
 	return -1, syscall.Signal(rc - 128)
-}
-
-// finishGroup ends what a call left behind once its main process has ended
-// (C5): SIGTERM to its process group, time to go until the output is
-// complete or the kill grace passes, SIGKILL to what is left, and if the
-// output still does not end, a process outside the group holds it and the
-// pool stops reading.
-func finishGroup(pgid int, out *proc.Outputs, c *call) {
-	if proc.SignalGroup(pgid, syscall.SIGTERM) {
-		if !out.Done().Fired() {
-			limit, release := c.timers.Till(c.grace)
-			out.Done().WaitTill(limit)
-			release()
-		}
-		proc.SignalGroup(pgid, syscall.SIGKILL)
-	}
-	if !out.Done().Fired() {
-		limit, release := c.timers.Till(c.grace)
-		ok := out.Done().WaitTill(limit)
-		release()
-		if !ok {
-			out.Abandon()
-		}
-	}
 }

@@ -1,18 +1,22 @@
-package pool
+package cmdexe
 
-// The platform-neutral logic of the cmd.exe driver (cmd_windows.go): command
-// lines that cmd.exe parses, batch text, the dump of a session's environment
-// after its init script, Windows' case-insensitive environment, and the
-// names a command search tries. It has no build constraint so that its tests
-// run on any machine; only the Windows driver uses it.
+// The platform-neutral logic of the cmd.exe driver (shell_windows.go,
+// run_windows.go): command lines that cmd.exe parses, batch text, the start
+// script and the dump of a session's environment after its init script,
+// Windows' case-insensitive environment, and the names a command search
+// tries. It has no build constraint so that its tests run on any machine;
+// only the Windows driver uses it.
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/mothreads/mothreads/pool/internal/driver"
 )
 
 // cmdMaxLine is the longest command line cmd.exe accepts, in characters.
@@ -119,16 +123,17 @@ func crlf(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
 }
 
-// cmdSessionScript starts a cmd.exe session (start.cmd in the session's
+// startScript starts a cmd.exe session (start.cmd in the session's
 // directory): it calls the init script, with its output in init.log, stops
 // with the init script's status if that is not 0, and otherwise has a second
 // cmd.exe (%1, with /u: its output to a file is UTF-16) write the directory
 // and the environment the init script left. %~dp0 is the directory of
-// start.cmd itself, whose expansion cmd.exe does not expand again.
-const cmdSessionScript = "@echo off\r\n" +
-	"call \"%~dp0init.cmd\" >\"%~dp0init.log\" 2>&1\r\n" +
-	"if %errorlevel% neq 0 exit /b %errorlevel%\r\n" +
-	"\"%~1\" /d /u /s /c \"cd & set\" >\"%~dp0env\"\r\n"
+// start.cmd itself, whose expansion cmd.exe does not expand again. The file
+// is kept with LF line ends; cmd.exe gets CRLF.
+var startScript = crlf(startScriptLF)
+
+//go:embed start.cmd
+var startScriptLF string
 
 // cmdUnsafePath reports why a path cannot appear in a command line or batch
 // file that cmd.exe expands ('%' and '!' start expansions even inside
@@ -277,7 +282,7 @@ func newCmdEnv(start, after []string) *cmdEnv {
 // final returns the environment a call runs with: the caller's base (when
 // the request has one) or the session's, then the init script's changes,
 // then the call's own entries.
-func (e *cmdEnv) final(req *Request) winEnv {
+func (e *cmdEnv) final(req *driver.Request) winEnv {
 	var f winEnv
 	if req.HasBaseEnv {
 		f = newWinEnv(req.BaseEnv)

@@ -1,4 +1,4 @@
-package pool
+package cmdexe
 
 // Tests of the platform-neutral logic of the cmd.exe driver (cmdline.go).
 // They run on any machine; the driver itself is tested on Windows only
@@ -11,6 +11,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mothreads/mothreads/pool/internal/driver"
 )
 
 func TestCmdlineQuote(t *testing.T) {
@@ -96,8 +97,8 @@ func TestCmdlineBatchText(t *testing.T) {
 	if got != want {
 		t.Errorf("batchText = %q, want %q", got, want)
 	}
-	if strings.Contains(strings.ReplaceAll(cmdSessionScript, "\r\n", ""), "\n") || !strings.HasSuffix(cmdSessionScript, "\r\n") {
-		t.Errorf("cmdSessionScript has a line end other than CRLF: %q", cmdSessionScript)
+	if strings.Contains(strings.ReplaceAll(startScript, "\r\n", ""), "\n") || !strings.HasSuffix(startScript, "\r\n") {
+		t.Errorf("startScript has a line end other than CRLF: %q", startScript)
 	}
 }
 
@@ -254,7 +255,7 @@ func TestSetEnvDelta(t *testing.T) {
 	}
 
 	// The session's own environment, then the call's entries.
-	got := e.final(&Request{Env: []string{"path=C:\\override", "NEW=1"}}).list()
+	got := e.final(&driver.Request{Env: []string{"path=C:\\override", "NEW=1"}}).list()
 	want := []string{
 		"KEEP=same",
 		"NEW=1",
@@ -268,7 +269,7 @@ func TestSetEnvDelta(t *testing.T) {
 	}
 
 	// The caller's base environment, with the init script's changes over it.
-	got = e.final(&Request{HasBaseEnv: true, BaseEnv: []string{
+	got = e.final(&driver.Request{HasBaseEnv: true, BaseEnv: []string{
 		"=D:=D:\\x", "path=C:\\caller", "gone=caller's", "CommonProgramFiles(x86)=C:\\cpf", "USERNAME=me",
 	}}).list()
 	want = []string{
@@ -284,5 +285,21 @@ func TestSetEnvDelta(t *testing.T) {
 	// Without an init script nothing changes.
 	if e := newCmdEnv(start, start); len(e.delta) != 0 {
 		t.Errorf("delta without init = %v", e.delta)
+	}
+}
+
+// TestStartScript: the embedded start.cmd reaches cmd.exe byte for byte as
+// the script the driver was written with, with CRLF line ends whatever the
+// checkout did to the file's.
+func TestStartScript(t *testing.T) {
+	want := "@echo off\r\n" +
+		"call \"%~dp0init.cmd\" >\"%~dp0init.log\" 2>&1\r\n" +
+		"if %errorlevel% neq 0 exit /b %errorlevel%\r\n" +
+		"\"%~1\" /d /u /s /c \"cd & set\" >\"%~dp0env\"\r\n"
+	if diff := cmp.Diff(want, startScript); diff != "" {
+		t.Errorf("start script (-want +got):\n%s", diff)
+	}
+	if got := crlf(strings.ReplaceAll(startScriptLF, "\n", "\r\n")); got != want {
+		t.Errorf("a CRLF checkout of start.cmd gives %q", got)
 	}
 }

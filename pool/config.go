@@ -25,9 +25,11 @@ type Config struct {
 	// Dir is the directory sessions start in; empty means the process's.
 	Dir string
 	// RuntimeDir is where per-session private directories (mode 0700) are
-	// made. Empty means $XDG_RUNTIME_DIR, else /dev/shm, else os.TempDir():
-	// every call makes and removes a few FIFOs there, which costs several
-	// times more on a disk file system than on a tmpfs.
+	// made: they hold the init script and what a session reports about
+	// itself when it starts (on Windows also the batch files of scripts of
+	// several lines). Calls make no files there: their channels are pipes.
+	// Empty means $XDG_RUNTIME_DIR, else /dev/shm (a memory file system),
+	// else os.TempDir().
 	RuntimeDir string
 
 	// MinIdle sessions are kept started and idle, ready for calls.

@@ -17,7 +17,10 @@ import (
 	"github.com/mothreads/mothreads/signals"
 )
 
-// run drives one call on the shell to its end.
+// Run drives one call on the shell to its end: in the session's shell
+// itself for a sticky session, else spawned directly (a terminal, or an
+// external program when the init script left umask and limits alone), else
+// in the next pre-forked child.
 func (s *Shell) Run(c *driver.Call) (*driver.Result, error) {
 	if s.spec.Sticky {
 		return s.runSticky(c)
@@ -126,7 +129,7 @@ func (s *Shell) runSlot(c *driver.Call, env map[string]string, dir string) (*dri
 	}
 	driver.FinishGroup(sl.pid, out, c)
 	if !st.done.Fired() {
-		// The child's exit report, if any, is in its status FIFO; its writers
+		// The child's exit report, if any, is in its status pipe; its writers
 		// are gone now, so EOF is near unless something escaped the group.
 		limit, release := c.Timers.Till(c.Grace)
 		st.eof.WaitTill(limit)
@@ -159,8 +162,9 @@ func (s *Shell) runSlot(c *driver.Call, env map[string]string, dir string) (*dri
 	return r, nil
 }
 
-// job encodes a call for the child: NUL-terminated fields, read with
-// `mapfile -d ”`. See __mt_setup in session.bash.
+// job encodes a call for the child: NUL-terminated fields, which the
+// child's code in the isolated mode of session.bash reads with mapfile,
+// NUL as the delimiter (its comment there lists the fields).
 func (s *Shell) job(req *driver.Request, env map[string]string, dir string, stdin *os.File) []byte {
 	kind := "s"
 	payload := []string{req.Script}
@@ -197,7 +201,7 @@ func (s *Shell) job(req *driver.Request, env map[string]string, dir string, stdi
 	return b
 }
 
-// callStatus is what a child reports on its private status FIFO: "done RC"
+// callStatus is what a child reports on its private status pipe: "done RC"
 // when the command finished normally (the call ends there, before the child
 // has even exited), "exit RC" from its exit trap when it ended through exit,
 // errexit or a fatal signal, or "fail N what" when it could not set the call

@@ -1,7 +1,7 @@
 # mothreads session program, run as: bash --noprofile --norc -c PROGRAM bash
-# The protocol is described in doc.go. In short:
-#   fd 0  control pipe from the daemon (slot announcements / "call ..." lines;
-#         EOF: quit)
+# The protocol is described in doc.go (package bash). In short:
+#   fd 0  control pipe from the daemon (slot announcements in isolated mode,
+#         "N O E J I" call lines in sticky mode; EOF: quit)
 #   fd 1  status pipe to the daemon (this shell, and children before a call)
 #   fd 2  diagnostics pipe (never user output)
 #   __MT_DIR  the session's private directory; __MT_MODE isolated|sticky
@@ -121,7 +121,8 @@ __mt_child() {
   # Isolated mode: keep two children forked, one running a call and one
   # ready for the next; the daemon announces each slot before its child is
   # forked. A child's job fields (NUL-terminated): kind (s script, a internal
-  # argv, x external argv), cwd, stdin (empty or f), unset count, names...,
+  # argv, x external argv), cwd, stdin (empty, or the daemon's descriptor
+  # for the call's stdin pipe), unset count, names...,
   # set count, KEY=VALUE..., then the script or the argv words.
   # __mt_p1/__mt_n1: the oldest child's pid and slot; __mt_p2/__mt_n2: the
   # next one's.

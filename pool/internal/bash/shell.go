@@ -31,7 +31,7 @@ type Shell struct {
 	spec    *driver.Spec
 	cmd     *exec.Cmd
 	dir     string
-	control *os.File // the shell's stdin: slot announcements / "call ..." lines
+	control *os.File // the shell's stdin: slot announcements (isolated) or "N O E J I" call lines (sticky)
 	status  *os.File // the shell's stdout, read by readStatus
 	log     *slog.Logger
 

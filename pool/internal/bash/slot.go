@@ -82,6 +82,8 @@ func fdOf(f *os.File) int {
 	return fd
 }
 
+// announcementLen is the length of an announcement; session.bash reads one
+// with `read -r -N 39` (TestAnnouncementLength keeps the two equal).
 const announcementLen = 8 + 5*6 + 1
 
 // writeJob writes the job; the child opened the memfd while idle and reads

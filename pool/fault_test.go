@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mothreads/mothreads/internal/proctest"
 	"github.com/mothreads/mothreads/pool"
 )
 
@@ -21,7 +22,7 @@ import (
 // "waking slot N: write pipe: broken pipe" (found by
 // TestFaultIdleSessionPartsKilled in integration).
 func TestSpareChildrenKilled(t *testing.T) {
-	tag := "MT_SPARE=" + newMarker()
+	tag := "MT_SPARE=" + proctest.NewMarker()
 	p := testPool(t, pool.Config{MinIdle: 2, MaxSessions: 3, Env: append(os.Environ(), tag)})
 	for range 4 {
 		wantExit(t, run(t, p, script("echo warm")), 0)

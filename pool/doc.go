@@ -38,15 +38,19 @@
 //
 // # Structure
 //
-// This package is the scheduler and the public API: sessions, the FIFO
-// queue, sticky sessions, the keeper, figures. What a call is and how a
+// This package's idea: schedule calls onto warm sessions, behind the
+// public API. It holds sessions, the FIFO queue, sticky sessions, the
+// keeper and the figures. What a call is and how a
 // driver runs one is the contract in pool/internal/driver (Request, Result
 // and RequestError here are aliases of its types). The drivers implement
 // it: pool/internal/bash (Linux: warm sessions, the protocol below),
 // pool/internal/posix (any other POSIX shell, and every shell on macOS and
 // the BSDs), pool/internal/cmdexe (Windows). They are built on the OS
-// primitives of pool/internal/proc. Imports run one way: pool → drivers →
-// driver → proc → signals; drivers_*.go choose the driver per platform.
+// primitives of pool/internal/proc. Imports run one way (go list -deps):
+// pool → {bash, posix, cmdexe} → driver → proc → signals; the pool also
+// uses driver (the Spec and Call it hands a driver) and proc (the spawner
+// and reaper it owns) directly, and nothing under pool/internal imports the
+// pool. drivers_*.go choose the driver per platform.
 //
 // # The bash protocol
 //

@@ -162,7 +162,7 @@ func decodeCmdText(b []byte) string {
 	return string(utf16.Decode(u))
 }
 
-// parseEnvDump reads what cmdSessionScript wrote: the output of `cd`, then of
+// parseEnvDump reads what the start script wrote: the output of `cd`, then of
 // `set`. Each variable is NAME=VALUE and a CRLF. A value with CRLF in it
 // spans lines; a line without '=' continues the previous value, which
 // recovers such values unless a continuation line holds '=' itself.

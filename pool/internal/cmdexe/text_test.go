@@ -1,8 +1,8 @@
 package cmdexe
 
-// Tests of the platform-neutral logic of the cmd.exe driver (cmdline.go).
+// Tests of the platform-neutral logic of the cmd.exe driver (text.go).
 // They run on any machine; the driver itself is tested on Windows only
-// (cmd_windows_test.go).
+// (shell_windows_test.go, pool_windows_test.go).
 
 import (
 	"slices"

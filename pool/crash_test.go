@@ -22,7 +22,7 @@ const crashHelperEnv = "MOTHREADS_POOL_CRASH_HELPER"
 // waits to be killed.
 func crashHelper() {
 	root := threads.NewRoot("helper")
-	p, err := pool.New(root, pool.Config{MinIdle: 2, MaxSessions: 4})
+	p, err := pool.New(root, pool.Config{MinIdle: 2, MaxSessions: 4, Launcher: launcher()})
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)

@@ -33,7 +33,7 @@ func TestSpareChildrenKilled(t *testing.T) {
 	var killed []int
 	for _, pid := range taggedProcesses(tag) {
 		parent := parentPID(pid)
-		if parent != os.Getpid() && strings.Contains(cmdlineOf(parent), "mothreads session program") {
+		if parent != os.Getpid() && strings.HasPrefix(cmdlineOf(parent), "mothreads-session-") {
 			if fd, err := unix.PidfdOpen(pid, 0); err == nil {
 				defer unix.Close(fd)
 				if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {

@@ -33,6 +33,9 @@ func testPoolRoot(t testing.TB, cfg pool.Config) (*pool.Pool, *threads.Thread) {
 	if cfg.KillGrace == 0 {
 		cfg.KillGrace = 500 * time.Millisecond
 	}
+	if cfg.Launcher == "" {
+		cfg.Launcher = launcher()
+	}
 	root := threads.NewRoot("test", threads.Logger(testLogger(t)))
 	p, err := pool.New(root, cfg)
 	if err != nil {

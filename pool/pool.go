@@ -27,6 +27,7 @@ type Pool struct {
 	log     *slog.Logger
 	timers  signals.Timers // call timeouts: never fired early by a shutdown
 	spawner *proc.Spawner
+	exact   bool // the kernel reports any process's exit status (pidfd)
 	reaper  *proc.Reaper
 	stats   stats
 	nextID  atomic.Uint64
@@ -66,6 +67,7 @@ func New(parent *threads.Thread, cfg Config) (*Pool, error) {
 		kick:     make(chan struct{}, 1),
 	}
 	p.spawner = proc.NewSpawner()
+	p.exact = kind == kindBash && proc.HasPidfdExit(p.spawner.Start)
 	if p.reaper, err = proc.StartReaper(p.spawner, path, parent.Logger()); err != nil {
 		p.spawner.Stop()
 		return nil, err

@@ -57,13 +57,15 @@ func (p *Pool) spec() *driver.Spec {
 		Abort:        p.thread.PleaseStop(),
 		Spawner:      p.spawner,
 		Reaper:       p.reaper,
+		Launcher:     p.cfg.Launcher,
+		ExactStatus:  p.exact,
 	}
 }
 
 // sessionBody is a session's thread: start the shell, serve until asked to
 // stop or until the shell dies, let the current call end, stop the shell.
 func (p *Pool) sessionBody(t *threads.Thread, s *session, spec *driver.Spec) error {
-	spec.Log = t.Logger()
+	spec.Log, spec.Thread = t.Logger(), t
 	sh, err := newShell(p.kind, spec)
 	p.mu.Lock()
 	p.starting--

@@ -1,188 +1,158 @@
-# mothreads session program, run as: bash --noprofile --norc -c PROGRAM bash
-# The protocol is described in doc.go (package bash). In short:
-#   fd 0  control pipe from the daemon (slot announcements in isolated mode,
-#         "N O E J I" call lines in sticky mode; EOF: quit)
-#   fd 1  status pipe to the daemon (this shell, and children before a call)
-#   fd 2  diagnostics pipe (never user output)
-#   __MT_DIR  the session's private directory; __MT_MODE isolated|sticky
-# Every per-call channel is a pipe (or, for the job, a memfd) that the daemon
-# made and keeps one end of; the shell opens the other end through
-# /proc/$PPID/fd/N. Names starting with __mt_ are reserved.
+# mothreads session program. protocol.go holds the grammar of every message
+# and the boot line that runs this text; doc.go holds the design. In short:
+#   fd 0     /dev/null
+#   fd 1, 2  the diagnostics pipe: logged by the pool, never user output
+#   fd 4     the control socket: messages from the pool, reports to it. It is
+#            a socket, so no command can reopen it through /proc.
+# The boot line reads this text from fd 4, evals it at the shell's top level,
+# then runs the main loop itself, so that a call's script is evaluated at the
+# top level of the -c string, on its line 1: errors, LINENO and the rest are
+# those of `bash -c`. Names starting with __mt_ are reserved.
 
-# __mt_child runs in the subshell pre-forked for slot $1, before any call is
-# known (the trusted phase): it opens the slot's channels, drops what the
-# parent shell owns, installs the exit report, touches the memory a call
-# will touch (so that copy-on-write faults happen now, not on the caller's
-# time), and reports ready.
-__mt_child() {
-  # $1 is the slot's announcement: its number, then the daemon's descriptors
-  # for stdout, stderr, call status, wake-up and job, in fixed-width fields.
-  local f=/proc/$PPID/fd/
-  __mt_n=$((10#${1:0:8}))
-  # Every channel is opened before "ready": the pool starts reading when it
-  # sees it, and a pipe read with no writer yet is an end of file.
-  set +m
-  exec 62<"$f$((10#${1:26:6}))" 63>"$f$((10#${1:20:6}))" 61<"$f$((10#${1:32:6}))" \
-    60>"$f$((10#${1:8:6}))" 59>"$f$((10#${1:14:6}))" 0</dev/null || exit 201
-  unset -v __mt_dir __mt_mode __mt_p1 __mt_p2 __mt_n1 __mt_n2 __mt_l __mt_rc __mt_pre_umask __mt_pre_ulimit __mt_init __mt_names __mt_v
-  # The exit report. After a call that ran to its end, the child sets
-  # __mt_end and exits: the report then closes the output and says "done":
-  # the call is over before the child has even exited. A child that ends
-  # through the command's `exit`, errexit or a fatal signal reports "exit
-  # RC" instead, which tells exit status 128+N apart from death by signal N
-  # (see decodeStatus). A command that replaces the EXIT trap loses both.
-  # The command's own subshells inherit the trap, and bash runs it in them
-  # when a signal kills them (the kill at the end of a call does): the
-  # guard, this child's pid written into the trap, keeps it to this child.
-  # The guard is an arithmetic command, not a simple one: in a subshell
-  # forked amid making children, bash follows a simple command by waiting
-  # for a pid it has no record of, and says so on the command's stderr.
-  trap '(( (__mt_st = $?) >= 0 && BASHPID == '"$BASHPID"' )) && if [[ -n ${__mt_end-} ]]; then exec 1>&63 2>&-; printf "done %d\n" "$__mt_st"; else printf "exit %d\n" "$__mt_st" >&63; fi' EXIT
-  # Warm-up: run once, with no effect, what a call runs, so the copy-on-write
-  # faults and cache misses of a fresh fork happen now rather than on the
-  # caller's time.
-  mapfile -d '' -t __mt_w </dev/null
-  printf -v __mt_w '%q ' warm up
-  __mt_w="unset -v __mt_w; (( 1 > 0 )); [[ -n x ]]; :"
-  eval "$__mt_w"
-  printf 'ready %d %d\n' "$__mt_n" "$BASHPID"
-  exec 1>&60 2>&59 60>&- 59>&-
+# __mt_rd NAME reads one block from the control socket into NAME: eight
+# decimal digits, then that many characters. The pool sends only ASCII, so
+# characters are bytes whatever the locale.
+__mt_rd() {
+  IFS= read -r -N 8 __mt_n <&4 && IFS= read -r -N "$((10#$__mt_n))" "$1" <&4
 }
 
-{
-  __mt_dir=$__MT_DIR
-  __mt_mode=$__MT_MODE
-  unset -v __MT_DIR __MT_MODE
-  __mt_pre_umask=$(umask)
-  __mt_pre_ulimit=$(ulimit -a)
-  __mt_rc=0
-  if [[ -s $__mt_dir/init ]]; then
-    mapfile -d '' -t __mt_init <"$__mt_dir/init"
-    eval "${__mt_init[0]}" </dev/null >"$__mt_dir/init.log" 2>&1
-    __mt_rc=$?
-    unset -v __mt_init
-  fi
-  if (( __mt_rc == 0 )); then
-    mapfile -t __mt_names < <(compgen -e)
-    for __mt_v in "${__mt_names[@]}"; do
-      printf '%s=%s\0' "$__mt_v" "${!__mt_v}"
-    done >"$__mt_dir/env"
-    {
-      printf '%s\0' "$PWD"
-      [[ $(umask) == "$__mt_pre_umask" && $(ulimit -a) == "$__mt_pre_ulimit" ]] && printf 'same\0' || printf 'changed\0'
-      printf '%s\0' "${BASH_VERSINFO[0]}.${BASH_VERSINFO[1]}"
-      compgen -b
-      compgen -A function | grep -v '^__mt_'
-    } >"$__mt_dir/info"
-  fi
-  printf 'init %d\n' "$__mt_rc"
-  (( __mt_rc == 0 )) || exit "$__mt_rc"
+# __mt_kids holds the pids of the children forked for calls, oldest first.
+# Calls use them in that order, so the oldest live one runs the current call.
+__mt_kids=()
 
-  if [[ $__mt_mode == sticky ]]; then
-    unset -f __mt_child
-    set -m
-    while read -r __mt_l __mt_o __mt_e __mt_f __mt_in; do
-      # "N O E J I": call number, then the daemon's descriptors for stdout,
-      # stderr, job and stdin (0: none).
-      __mt_n=$__mt_l
-      mapfile -d '' -t __mt_j <"/proc/$PPID/fd/$__mt_f"
-      __mt_rc=0
-      if [[ -n ${__mt_j[1]} ]] && ! builtin cd -- "${__mt_j[1]}" 2>/dev/null; then
-        printf 'fail %d cwd\n' "$__mt_n"
-        continue
-      fi
-      __mt_i=5
-      __mt_s=${__mt_j[4]}
-      while (( __mt_s > 0 )); do
-        builtin export -- "${__mt_j[__mt_i]}" 2>/dev/null || :
-        __mt_i=$((__mt_i+1)); __mt_s=$((__mt_s-1))
-      done
-      case ${__mt_j[0]} in
-        s) __mt_x=${__mt_j[__mt_i]} ;;
-        *) printf -v __mt_x '%q ' "${__mt_j[@]:__mt_i}" ;;
-      esac
-      __mt_f=/dev/null
-      (( __mt_in > 0 )) && __mt_f=/proc/$PPID/fd/$__mt_in
-      # The channels are opened before "start": the pool reads them after.
-      exec 58<"$__mt_f" 59>"/proc/$PPID/fd/$__mt_e" 60>"/proc/$PPID/fd/$__mt_o"
-      printf 'start %d\n' "$__mt_n"
-      { eval "$__mt_x"; } <&58 >&60 2>&59 58<&- 59>&- 60>&-
-      __mt_rc=$?
-      exec 58<&- 59>&- 60>&-
-      while read -r __mt_p; do
-        [[ -n $__mt_p ]] && builtin kill -KILL -- "-$__mt_p" 2>/dev/null || :
-      done <<<"$(jobs -p)"
-      wait 2>/dev/null || :
-      printf 'done %d %d\n' "$__mt_n" "$__mt_rc"
-    done
-    exit 0
-  fi
-
-  # Isolated mode: keep two children forked, one running a call and one
-  # ready for the next; the daemon announces each slot before its child is
-  # forked. A child's job fields (NUL-terminated): kind (s script, a internal
-  # argv, x external argv), cwd, stdin (empty, or the daemon's descriptor
-  # for the call's stdin pipe), unset count, names...,
-  # set count, KEY=VALUE..., then the script or the argv words.
-  # __mt_p1/__mt_n1: the oldest child's pid and slot; __mt_p2/__mt_n2: the
-  # next one's.
-  __mt_p1= __mt_p2=
-  while :; do
-    while [[ -z $__mt_p2 ]]; do
-      read -r -N 39 __mt_l || exit 0
-      set -m
-      (
-        __mt_child "$__mt_l"
-        unset -f __mt_child
-        read -r -N 1 -u 62 __mt_c || exit 202
-        [[ $__mt_c == g ]] || exit 0
-        mapfile -d '' -t -u 61 __mt_j
-        exec 61<&-
-        if [[ -n ${__mt_j[1]} ]] && ! builtin cd -- "${__mt_j[1]}" 2>/dev/null; then
-          trap - EXIT
-          printf 'fail %d cwd\n' "$__mt_n" >&63
-          exit 204
-        fi
-        if [[ -n ${__mt_j[2]} ]] && ! exec 0<"/proc/$PPID/fd/${__mt_j[2]}"; then
-          trap - EXIT
-          printf 'fail %d stdin\n' "$__mt_n" >&63
-          exit 205
-        fi
-        __mt_i=4
-        if (( __mt_j[3] > 0 )); then
-          builtin unset -v "${__mt_j[@]:4:__mt_j[3]}" 2>/dev/null || :
-          __mt_i=$((4+__mt_j[3]))
-        fi
-        if (( __mt_j[__mt_i] > 0 )); then
-          for __mt_v in "${__mt_j[@]:__mt_i+1:__mt_j[__mt_i]}"; do
-            builtin export -- "$__mt_v" 2>/dev/null || :
-          done
-        fi
-        __mt_i=$((__mt_i+1+__mt_j[__mt_i]))
-        case ${__mt_j[0]} in
-          s) __mt_x=${__mt_j[__mt_i]} ;;
-          a) printf -v __mt_x '%q ' "${__mt_j[@]:__mt_i}" ;;
-          x) trap - EXIT
-             exec 62>&- 63>&-
-             exec -- "${__mt_j[@]:__mt_i}" ;;
-        esac
-        __mt_x="unset -v __mt_x __mt_j __mt_c __mt_n __mt_i __mt_v; : \"\$BASH\"
-$__mt_x"
-        eval "$__mt_x"
-        __mt_end=$?
-        exit "$__mt_end"
-      ) &
-      if [[ -z $__mt_p1 ]]; then
-        __mt_p1=$! __mt_n1=$((10#${__mt_l:0:8}))
-      else
-        __mt_p2=$! __mt_n2=$((10#${__mt_l:0:8}))
-      fi
-      set +m
-    done
-    # Plain wait: job control is off here, so it waits for termination
-    # (`wait -f` was seen to lose track of children and spin in bash 5.2).
-    wait "$__mt_p1" && __mt_rc=0 || __mt_rc=$?
-    printf 'rc %d %d\n' "$__mt_n1" "$__mt_rc"
-    __mt_p1=$__mt_p2 __mt_n1=$__mt_n2 __mt_p2=
+# __mt_fwd SIG passes a signal sent to the session's shell ($$ of every call)
+# on to the process running the current call, as if $$ had named it. A child
+# that is still idle ignores it (see __mt_child).
+__mt_fwd() {
+  while (( ${#__mt_kids[@]} )); do
+    if \builtin kill -0 "${__mt_kids[0]}" 2>/dev/null; then
+      \builtin kill -s "$1" "${__mt_kids[0]}" 2>/dev/null
+      return
+    fi
+    __mt_kids=("${__mt_kids[@]:1}")
   done
 }
+__mt_sigs='HUP INT QUIT USR1 USR2 PIPE ALRM TERM TSTP TTIN TTOU XCPU XFSZ VTALRM PROF WINCH'
+for __mt_v in $__mt_sigs; do
+  \builtin trap "__mt_fwd $__mt_v" "$__mt_v"
+done
+
+# __mt_forked records the child just forked for slot $__mt_k, reports it,
+# and drops it from the job table: the shell never waits for it (the pool
+# learns its status from the kernel), and bash would otherwise announce its
+# end on the diagnostics pipe. Children that are gone are forgotten.
+__mt_forked() {
+  __mt_kids+=("$!")
+  \builtin disown "$!" 2>/dev/null
+  \builtin printf 'k %s %s\n' "$__mt_k" "$!" >&4
+  while (( ${#__mt_kids[@]} > 2 )) && ! \builtin kill -0 "${__mt_kids[0]}" 2>/dev/null; do
+    __mt_kids=("${__mt_kids[@]:1}")
+  done
+}
+
+# __mt_next waits for the next message that the boot line acts on: "f K T"
+# (isolated: fork the child of slot K, whose FIFOs are $__mt_dir/T.*) or
+# "c K" (sticky: run call K in this shell; its job follows as a block). It
+# fails at the end of the control stream or on "q".
+__mt_next() {
+  local l
+  while IFS= read -r -u 4 l; do
+  case $l in
+    'f '*)
+      l=${l#f }
+      __mt_k=${l%% *}
+      __mt_t=$__mt_dir/${l#* }
+      ;;
+    'c '*)
+      __mt_k=${l#c }
+      __mt_rd __mt_j || return 1
+      __mt_fail=
+      \builtin eval "$__mt_j"
+      if [[ -n $__mt_fail ]]; then
+        \command exec 58<&- 59>&- 60>&-
+        \builtin printf 'e %s %s\n' "$__mt_k" "$__mt_fail" >&4
+        continue
+      fi
+      \builtin printf 's %s\n' "$__mt_k" >&4
+      ;;
+    *) return 1 ;;
+  esac
+  return 0
+  done
+  return 1
+}
+
+# __mt_child runs first in the child forked for a slot, before any call is
+# known: it opens the slot's FIFOs, reports ready, drops the control socket
+# and waits for its job. The job (shell code written by the pool, ASCII only)
+# sets the call up and sets BASH_EXECUTION_STRING to the script, which the
+# boot line then evaluates. On the way it undoes everything that would tell
+# the call from `bash -c`: job control, the session's traps, its variables
+# and functions.
+__mt_child() {
+  \builtin set +m
+  \builtin trap '' $__mt_sigs
+  \command exec 0<"$__mt_t.i" 1>"$__mt_t.o" 2>"$__mt_t.e" || {
+    \builtin printf 'F %s\n' "$__mt_k" >&4
+    return 1
+  }
+  \builtin printf 'r %s %s\n' "$__mt_k" "$BASHPID" >&4
+  \command exec 4>&-
+  __mt_rd() { IFS= read -r -N 8 __mt_n && IFS= read -r -N "$((10#$__mt_n))" "$1"; }
+  __mt_rd __mt_j || return 1
+  \builtin trap - $__mt_sigs
+  \builtin eval "$__mt_j"
+  \builtin unset -v __mt_j __mt_n __mt_k __mt_t __mt_v __mt_kids __mt_sigs __mt_dir __mt_rc
+  \builtin unset -f __mt_rd __mt_fwd __mt_next __mt_child __mt_done __mt_forked
+  BASH_SUBSHELL=0
+  SECONDS=0
+}
+
+# __mt_done ends a sticky call: its status, then the call's channels close.
+# Background jobs keep the FIFOs they inherited.
+__mt_done() {
+  __mt_rc=$?
+  \command exec 58<&- 59>&- 60>&-
+  \builtin printf 'd %s %s\n' "$__mt_k" "$__mt_rc" >&4
+}
+
+# Start: the session directory, the init script, then what the pool needs to
+# know about the session. Everything before the init's own output is reported
+# as the shell found it, so the pool can tell what the init changed.
+unset -v __mt_n __mt_p
+__mt_rd __mt_dir || exit 200
+{
+  \builtin printf 'i\0u:'
+  \builtin umask
+  \builtin printf '\0l:'
+  \builtin ulimit -a
+  \builtin printf '\0\0'
+} >&4
+__mt_rd __mt_j || exit 200
+\builtin eval "$__mt_j" </dev/null
+__mt_rc=$?
+unset -v __mt_j
+{
+  \builtin printf 'I\0%d\0' "$__mt_rc"
+  if (( __mt_rc == 0 )); then
+    \builtin printf 'd:%s\0v:%s.%s\0u:' "$PWD" "${BASH_VERSINFO[0]}" "${BASH_VERSINFO[1]}"
+    \builtin umask
+    \builtin printf '\0l:'
+    \builtin ulimit -a
+    \builtin printf '\0'
+    \builtin mapfile -t __mt_j < <(\builtin compgen -e)
+    for __mt_v in "${__mt_j[@]}"; do
+      \builtin printf 'e:%s=%s\0' "$__mt_v" "${!__mt_v}"
+    done
+    \builtin mapfile -t __mt_j < <(\builtin compgen -b)
+    \builtin printf 'b:%s\0' "${__mt_j[@]}"
+    \builtin mapfile -t __mt_j < <(\builtin compgen -A function)
+    for __mt_v in "${__mt_j[@]}"; do
+      [[ $__mt_v == __mt_* ]] || \builtin printf 'f:%s\0' "$__mt_v"
+    done
+  fi
+  \builtin printf '\0'
+} >&4
+(( __mt_rc == 0 )) || exit "$__mt_rc"
+unset -v __mt_j __mt_v
+\builtin set -m

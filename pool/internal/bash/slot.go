@@ -3,121 +3,98 @@
 package bash
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/mothreads/mothreads/signals"
 )
 
-// slot is one pre-forked child of an isolated session and its private
-// channels: pipes for stdout (o), stderr (e), the call's own status (s) and
-// the wake-up (w), a memory file for the job (j), and for calls with input a
-// stdin pipe (i). The pool holds one end of each; the child opens the other
-// itself, through /proc/<pool pid>/fd/<n>, before it reports ready. Fresh
-// channels per call mean that no byte written by one call's leftovers can
-// reach another call (C5).
+// slot is one call's worth of channels: FIFOs for the command's stdout (o),
+// stderr (e) and input (i: the job, then stdin), made fresh in the
+// session's private directory under a random name. The pool opens its ends
+// first (o and e for reading, i for reading and writing), so the child's
+// opens never block; once the child has opened its ends, the names are
+// removed, and the only way to these pipes is through the two processes
+// that hold them. Fresh FIFOs per call mean nothing a call leaves behind can
+// write into another call's output.
+//
+// In an isolated session a slot belongs to one pre-forked child, which opens
+// it while idle; in a sticky session to one call, which the shell opens.
 type slot struct {
-	n int
+	n      int
+	token  string // the FIFOs are dir/token.o, .e, .i
+	prefix string // dir/token
 
-	o, e, s *os.File // read ends, on the runtime poller
-	w       *os.File // write end: one byte wakes the child
-	j       *os.File // memfd: the job, written just before the wake-up
+	o, e *os.File // read ends, on the runtime poller
+	i    *os.File // read-write end: the job, then stdin; closing it is EOF
 
-	// Filled in by the session's status reader; read after the matching
-	// signal fired.
-	pid    int
-	ready  signals.Signal
-	exited signals.Signal // the shell reaped the child; rc is its $?
-	rc     int
-	failed string
+	// Filled in when the child reports; read after ready fired.
+	pid     int            // from the fork report
+	pidfd   int            // -1 until the fork report
+	forked  signals.Signal // the child's pid is known (from either report)
+	sawFork bool           // the shell's fork report came
+	ready   signals.Signal
+	failed  string
+	used    bool // handed to a call
 }
 
-// newSlot makes slot n's channels. The ends the pool does not keep are
-// closed at once: the child reopens the pipe through the kept end.
-func newSlot(n int) (*slot, error) {
-	sl := &slot{n: n}
-	var err error
-	pipe := func(keep int) *os.File {
+// newSlot makes slot n's FIFOs in dir and opens the pool's ends.
+func newSlot(dir string, n int) (*slot, error) {
+	var b [16]byte
+	rand.Read(b[:])
+	sl := &slot{n: n, token: hex.EncodeToString(b[:]), pidfd: -1}
+	sl.prefix = filepath.Join(dir, sl.token)
+	open := func(suffix string, flags int) (*os.File, error) {
+		p := sl.prefix + suffix
+		if err := unix.Mkfifo(p, 0o600); err != nil {
+			return nil, fmt.Errorf("slot %d: %w", n, err)
+		}
+		fd, err := unix.Open(p, flags|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 		if err != nil {
-			return nil
+			return nil, fmt.Errorf("slot %d: open %s: %w", n, p, err)
 		}
-		var fds [2]int
-		if err = unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-			return nil
-		}
-		unix.Close(fds[1-keep])
-		return os.NewFile(uintptr(fds[keep]), "pipe")
+		return os.NewFile(uintptr(fd), p), nil
 	}
-	sl.o, sl.e, sl.s = pipe(0), pipe(0), pipe(0)
-	sl.w = pipe(1)
-	if err == nil {
-		var fd int
-		if fd, err = unix.MemfdCreate("mothreads-job", unix.MFD_CLOEXEC); err == nil {
-			sl.j = os.NewFile(uintptr(fd), "job")
+	var err error
+	if sl.o, err = open(".o", unix.O_RDONLY); err == nil {
+		if sl.e, err = open(".e", unix.O_RDONLY); err == nil {
+			sl.i, err = open(".i", unix.O_RDWR)
 		}
 	}
 	if err != nil {
 		sl.close()
-		return nil, fmt.Errorf("slot %d: %w", n, err)
+		return nil, err
 	}
 	return sl, nil
 }
 
-// announcement is the fixed-width line that tells the shell about the slot:
-// its number and the pool's descriptors for o, e, s, w and j. Fixed width
-// lets the shell read it with one read(2).
-func (sl *slot) announcement() []byte {
-	return fmt.Appendf(nil, "%08d%06d%06d%06d%06d%06d\n", sl.n, fdOf(sl.o), fdOf(sl.e), fdOf(sl.s), fdOf(sl.w), fdOf(sl.j))
-}
-
-// fdOf returns f's descriptor number without switching it to blocking mode,
-// as File.Fd would.
-func fdOf(f *os.File) int {
-	fd := -1
-	if rc, err := f.SyscallConn(); err == nil {
-		rc.Control(func(u uintptr) { fd = int(u) })
+// unlink removes the FIFOs' names: the child has opened them, or never will.
+func (sl *slot) unlink() {
+	for _, s := range []string{".o", ".e", ".i"} {
+		if err := os.Remove(sl.prefix + s); err != nil && !errors.Is(err, os.ErrNotExist) {
+			// Nothing to do: the session directory goes with the session.
+			_ = err
+		}
 	}
-	return fd
 }
 
-// announcementLen is the length of an announcement; session.bash reads one
-// with `read -r -N 39` (TestAnnouncementLength keeps the two equal).
-const announcementLen = 8 + 5*6 + 1
-
-// writeJob writes the job; the child opened the memfd while idle and reads
-// it after the wake-up.
-func (sl *slot) writeJob(job []byte) error {
-	if _, err := sl.j.WriteAt(job, 0); err != nil {
-		return fmt.Errorf("slot %d: job: %w", sl.n, err)
-	}
-	return nil
-}
-
-// stdinPipe makes a call's stdin pipe. The pool writes to w; the child
-// opens the read side through r's descriptor, so r must stay open until the
-// call ends. Closing w (and not r, which only reads) gives the child EOF.
-func stdinPipe() (w, r *os.File, err error) {
-	r, w, err = os.Pipe()
-	if err != nil {
-		return nil, nil, fmt.Errorf("stdin pipe: %w", err)
-	}
-	return w, r, nil
-}
-
-// wake tells the child to read its job and run it.
-func (sl *slot) wake() error {
-	_, err := sl.w.Write([]byte{'g'})
-	return err
-}
-
-// close releases the pool's ends. A child still waiting on the slot sees
-// EOF on its wake pipe and exits without running anything.
+// close releases the pool's ends (those not handed on) and the names. A
+// child still waiting for its job sees the end of its input and exits.
 func (sl *slot) close() {
-	for _, f := range []*os.File{sl.o, sl.e, sl.s, sl.w, sl.j} {
+	for _, f := range []*os.File{sl.o, sl.e, sl.i} {
 		if f != nil {
 			f.Close()
 		}
 	}
+	if sl.pidfd >= 0 {
+		unix.Close(sl.pidfd)
+		sl.pidfd = -1
+	}
+	sl.unlink()
 }

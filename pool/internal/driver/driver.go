@@ -6,6 +6,7 @@ import (
 
 	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
+	"github.com/mothreads/mothreads/threads"
 )
 
 // Spec is what a driver needs to start one session's shell.
@@ -22,6 +23,16 @@ type Spec struct {
 	Abort        *signals.Signal // fires when the pool stops: give up starting
 	Spawner      *proc.Spawner
 	Reaper       *proc.Reaper
+	// Thread is the session's thread: the driver's long-lived goroutines
+	// (readers, waiters) are named threads under it.
+	Thread *threads.Thread
+	// Launcher is a program that calls proc.Launch first thing (the
+	// daemon's own binary), through which the shell is started clean and
+	// as a child subreaper; "" starts it directly.
+	Launcher string
+	// ExactStatus says the kernel keeps the exit status of any process in
+	// its pidfd (see proc.HasPidfdExit).
+	ExactStatus bool
 }
 
 // Shell is one live shell process of a session. A driver (bash, POSIX sh,

@@ -124,6 +124,12 @@ func (e *SessionEnv) Lookup(f map[string]string, key string) string {
 	return e.now[key]
 }
 
+// Has reports whether the session's own environment has key.
+func (e *SessionEnv) Has(key string) bool {
+	_, ok := e.now[key]
+	return ok
+}
+
 // Environ turns a map into a KEY=VALUE list, sorted.
 func Environ(m map[string]string) []string {
 	out := make([]string, 0, len(m))

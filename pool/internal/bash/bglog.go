@@ -17,7 +17,7 @@ type bgLog struct {
 	mu      sync.Mutex
 	buf     []byte // ring of cap bytes
 	size    int
-	end     int64          // total bytes ever written
+	end     int64           // total bytes ever written
 	changed *signals.Signal // fires (and is replaced) on every write
 }
 

@@ -384,18 +384,3 @@ func runCallback(f func()) {
 	}()
 	f()
 }
-
-// PanicError is a panic recovered from a callback, with the stack of the
-// goroutine where it happened.
-type PanicError struct {
-	Value any
-	Stack []byte
-}
-
-func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
-
-// Unwrap returns the panic value if it is an error.
-func (p *PanicError) Unwrap() error {
-	err, _ := p.Value.(error)
-	return err
-}

@@ -23,4 +23,12 @@
 // them one at a time, most recent first, waiting for each at most the child's
 // stop timeout, and reports by path any that missed it. The root's Tills fire
 // the moment it is asked to stop, so sleepers wake up.
+//
+// # Errors
+//
+// A body's error, or its panic as a *PanicError with the stack, or
+// ErrGoexit if it called runtime.Goexit, goes to whoever joins the thread.
+// A released thread's error is logged. An error nobody joined or released
+// goes to the parent's Join, or is logged once it has waited a minute for
+// that (LogUnjoinedAfter), as the seed does.
 package threads

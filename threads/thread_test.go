@@ -74,9 +74,9 @@ func TestChildPanicBecomesErrorWithValueAndStack(t *testing.T) {
 	defer stopJoin(t, root)
 	child := threads.Go(root, "panicky", func(*threads.Thread) error { panic("kaboom") })
 	err := child.Join()
-	var p *signals.PanicError
+	var p *threads.PanicError
 	if !errors.As(err, &p) {
-		t.Fatalf("Join = %v, want a *signals.PanicError", err)
+		t.Fatalf("Join = %v, want a *threads.PanicError", err)
 	}
 	if p.Value != "kaboom" {
 		t.Errorf("panic value = %v", p.Value)

@@ -101,7 +101,7 @@ func (q *Queue[T]) Add(v T, till *signals.Signal) error {
 			q.mu.Unlock()
 			return ErrTimeout
 		}
-		s := q.writers.park()
+		s := q.writers.park(0)
 		q.mu.Unlock()
 		s.sleep(till)
 		q.mu.Lock()
@@ -133,7 +133,7 @@ func (q *Queue[T]) Pop(till *signals.Signal) (T, PopResult) {
 			q.mu.Unlock()
 			return zero, TimedOut
 		}
-		s := q.readers.park()
+		s := q.readers.park(0)
 		q.mu.Unlock()
 		s.sleep(till)
 		q.mu.Lock()

@@ -10,6 +10,13 @@
 // Register adopts goroutines started elsewhere (gRPC handlers) so that
 // shutdown waits for them too.
 //
+// Next to errgroup: Join (or JoinTill, bounded) returns a child's error;
+// JoinChildren waits for all of a thread's children without stopping them,
+// as errgroup's Wait does; SetLimit and TryGo bound how many run at once.
+// Next to context: Thread.Context hands the please-stop request to
+// context-based code and carries the thread, which FromContext finds again
+// (the seed's Thread.current()).
+//
 // The package also has the seed's two synchronisation helpers: Lock, a
 // monitor whose Wait always re-acquires, and Queue, a FIFO of values that are
 // passed, not copied.

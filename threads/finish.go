@@ -49,6 +49,9 @@ func (t *Thread) finish(v any, err error) {
 		t.Logger().Error("released thread failed", "err", t.err)
 	}
 	t.tree.remove(t)
+	if t.slot != nil {
+		<-t.slot
+	}
 	t.stopped.Go()
 	if owner != nil {
 		owner.dropChild(t)
@@ -187,6 +190,29 @@ func (t *Thread) Join() error {
 	return fmt.Errorf("thread %s: %w", t.path, err)
 }
 
+// ErrNotStopped is the error of JoinTill when its till fires before the
+// thread has stopped.
+var ErrNotStopped = errors.New("threads: thread has not stopped")
+
+// JoinTill is Join bounded by till: the seed's join(till). If till fires
+// before the thread has stopped, it returns an error wrapping ErrNotStopped
+// (and the thread's error stays unclaimed: a later Join, or the parent, gets
+// it). A nil till means no bound.
+//
+// The seed raises a timeout from join(till); in Go it is an error, like
+// context.DeadlineExceeded, and the till can be any Signal (a Till, a stop
+// request, or an Or of them), as for Signal.WaitTill.
+func (t *Thread) JoinTill(till *signals.Signal) error {
+	if !t.stopped.WaitTill(till) {
+		return t.notStopped()
+	}
+	return t.Join()
+}
+
+func (t *Thread) notStopped() error {
+	return fmt.Errorf("thread %s: %w", t.path, ErrNotStopped)
+}
+
 // Release says that nobody will join the thread: if it fails, its error is
 // logged instead. The thread is still tracked and still stopped with its
 // parent.
@@ -201,4 +227,28 @@ func (t *Thread) Release() {
 		}
 		t.Logger().Error("released thread failed", "err", t.err)
 	}
+}
+
+// JoinChildren waits until every child of t has stopped, without asking any
+// of them to stop, and returns the errors of those that failed and that
+// nobody else claimed, joined, each wrapped with its path: errgroup's Wait
+// for a thread's children. Children started while it waits are waited for
+// too. Unlike Join, it does not wait for t itself.
+//
+// Trap: a child that calls JoinChildren on its own parent waits for itself
+// forever.
+func (t *Thread) JoinChildren() error {
+	for {
+		t.mu.Lock()
+		kids := slices.Clone(t.children)
+		t.mu.Unlock()
+		if len(kids) == 0 {
+			break
+		}
+		for _, c := range kids {
+			c.stopped.Wait()
+			t.dropChild(c)
+		}
+	}
+	return errors.Join(t.collectFailed()...)
 }

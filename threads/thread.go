@@ -49,6 +49,7 @@ type Thread struct {
 	log           *slog.Logger // made on first use: most threads never log
 	stopTimeout   time.Duration
 	unjoinedAfter time.Duration
+	slot          chan struct{} // the parent's limit slot this thread holds (see SetLimit)
 
 	pleaseStop signals.Signal
 	stopped    signals.Signal
@@ -58,6 +59,7 @@ type Thread struct {
 	children []*Thread       // live children (own and adopted), in start order
 	failed   []*Thread       // stopped children with an error nobody claimed yet
 	closed   bool            // finish took its last look at children: no new ones
+	limit    chan struct{}   // SetLimit's slots, nil without a limit
 	done     bool            // err and result are set
 	err      error
 	result   any
@@ -75,11 +77,13 @@ type Thread struct {
 // it and hears its error (its Path and Parent stay those under parent). If
 // the whole tree has stopped, nobody could wait for the child: fn does not
 // run, and the child has stopped at once with ErrTreeStopped.
+//
+// If parent has a limit (SetLimit), Go first waits for a free slot.
 func Go(parent *Thread, name string, fn Func, opts ...Option) *Thread {
 	if fn == nil {
 		panic("threads: Go with a nil Func")
 	}
-	return start(parent, name, opts, func(t *Thread) (any, error) { return nil, fn(t) })
+	return start(parent, name, opts, parent.acquireSlot(), func(t *Thread) (any, error) { return nil, fn(t) })
 }
 
 // Task is a Thread whose body returns a value as well as an error.
@@ -92,7 +96,7 @@ func GoValue[T any](parent *Thread, name string, fn func(t *Thread) (T, error), 
 	if fn == nil {
 		panic("threads: GoValue with a nil func")
 	}
-	t := start(parent, name, opts, func(t *Thread) (any, error) { return fn(t) })
+	t := start(parent, name, opts, parent.acquireSlot(), func(t *Thread) (any, error) { return fn(t) })
 	return &Task[T]{t}
 }
 
@@ -104,10 +108,21 @@ func (t *Task[T]) Join() (T, error) {
 	return v, err
 }
 
+// JoinTill is Join bounded by till (see Thread.JoinTill); the value is the
+// zero T when till fired first.
+func (t *Task[T]) JoinTill(till *signals.Signal) (T, error) {
+	if !t.stopped.WaitTill(till) {
+		var zero T
+		return zero, t.notStopped()
+	}
+	return t.Join()
+}
+
 // start makes the child and runs body on a new goroutine, unless the tree has
 // stopped.
-func start(parent *Thread, name string, opts []Option, body func(*Thread) (any, error)) *Thread {
+func start(parent *Thread, name string, opts []Option, slot chan struct{}, body func(*Thread) (any, error)) *Thread {
 	t := newChild(parent, name, opts)
+	t.slot = slot
 	if t.owner == nil {
 		t.Logger().Warn("thread not started: its tree has stopped")
 		t.finish(nil, ErrTreeStopped)

@@ -1,7 +1,6 @@
 package threads_test
 
 import (
-	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -330,27 +329,4 @@ func TestLockPassingOnEnds(t *testing.T) {
 		lock.Unlock()
 		wg.Wait()
 	})
-}
-
-func ExampleLock() {
-	var (
-		lock threads.Lock
-		todo []string
-		done = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		lock.Lock()
-		defer lock.Unlock()
-		for len(todo) == 0 {
-			lock.Wait(nil) // releases the lock while waiting
-		}
-		fmt.Println("worker got", todo)
-	}()
-
-	lock.Lock()
-	todo = append(todo, "sweep")
-	lock.Unlock() // wakes the worker, if it is waiting
-	<-done
-	// Output: worker got [sweep]
 }

@@ -391,38 +391,3 @@ func TestQueueErrorsKeepTheirOldNames(t *testing.T) {
 		t.Fatal("the deprecated names are not the same errors")
 	}
 }
-
-func ExampleQueue() {
-	var q threads.Queue[string] // unbounded
-	go func() {
-		for _, s := range []string{"a", "b", "c"} {
-			q.Add(s, nil)
-		}
-		q.Close() // items already added are still delivered
-	}()
-	for s := range q.All(nil) {
-		fmt.Println(s)
-	}
-	_, r := q.Pop(nil)
-	fmt.Println(r, q.Add("d", nil))
-	// Output:
-	// a
-	// b
-	// c
-	// Closed threads: queue closed
-}
-
-func ExampleNewQueue() {
-	q := threads.NewQueue[int](1)
-	q.Add(1, nil)
-
-	var timers signals.Timers
-	till, _ := timers.Till(10 * time.Millisecond)
-	fmt.Println(q.Add(2, till)) // full: gives up when till fires
-
-	v, r := q.Pop(nil)
-	fmt.Println(v, r, q.Len())
-	// Output:
-	// threads: queue add timed out
-	// 1 Item 0
-}

@@ -18,6 +18,8 @@ import (
 // loop that bounds each wait with Or(stop, timeout) leaves nothing behind on
 // stop, whichever side wins; a result nobody watches costs its inputs
 // nothing. Only Done keeps the result registered until it fires (see Done).
+// WaitTill bounded by an Or of one or two Signals that are not composites
+// registers nothing at all: it selects on their channels.
 // This is where the Go shape parts from the seed's, whose Or registers at
 // once and stays: Go programs build a bound per wait and drop it, as they
 // do with select, and must not pay for that on a Signal that lives for the
@@ -127,13 +129,13 @@ func (c *composite) settled() bool {
 	return false
 }
 
-// orOfPlain returns the channels of the inputs of s (nil for missing ones)
-// if s is an Or of at most three Signals that are not composites
-// themselves: waiting for any of them is waiting for s, without registering
-// anything.
-func (s *Signal) orOfPlain() (a, b, c chan struct{}, ok bool) {
+// orOfPlain returns the channels of the inputs of s if s is an Or of one or
+// two Signals that are not composites themselves (nil for a missing one),
+// and the channel of s itself, which closes if somebody fires s directly:
+// waiting for any of them is waiting for s, without registering anything.
+func (s *Signal) orOfPlain() (a, b, own chan struct{}, ok bool) {
 	comp := s.comp
-	if comp == nil || comp.all || len(comp.inputs) > 3 {
+	if comp == nil || comp.all || len(comp.inputs) > 2 {
 		return nil, nil, nil, false
 	}
 	for _, in := range comp.inputs {
@@ -141,11 +143,11 @@ func (s *Signal) orOfPlain() (a, b, c chan struct{}, ok bool) {
 			return nil, nil, nil, false
 		}
 	}
-	var chs [3]chan struct{}
-	for i, in := range comp.inputs {
-		chs[i] = in.channel()
+	a = comp.inputs[0].channel()
+	if len(comp.inputs) == 2 {
+		b = comp.inputs[1].channel()
 	}
-	return chs[0], chs[1], chs[2], true
+	return a, b, s.channel(), true
 }
 
 // watch adds a watcher of the composite s and, if wantCh, returns s's

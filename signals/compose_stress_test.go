@@ -134,8 +134,9 @@ func TestCompositeStress(t *testing.T) {
 }
 
 // TestWaitTillOnOr covers both ways WaitTill waits on an Or bound: on the
-// inputs' own channels (up to three plain inputs) and through the
-// composite (more inputs, or composite inputs).
+// inputs' own channels (one or two plain inputs) and through the
+// composite (more inputs, or composite inputs); and a bound fired directly,
+// not through its inputs.
 func TestWaitTillOnOr(t *testing.T) {
 	for _, n := range []int{1, 2, 3, 4} {
 		for _, nested := range []bool{false, true} {
@@ -164,6 +165,22 @@ func TestWaitTillOnOr(t *testing.T) {
 					t.Errorf("%d inputs, nested %v: input %d holds %d callbacks", n, nested, i, in.NumCallbacks())
 				}
 			}
+		}
+	}
+}
+
+// TestWaitTillOnOrFiredDirectly: an Or fired by its own Go, not by an
+// input, still ends a WaitTill it bounds, whichever way WaitTill waits.
+func TestWaitTillOnOrFiredDirectly(t *testing.T) {
+	for _, n := range []int{1, 2, 3} {
+		inputs := make([]*signals.Signal, n)
+		for i := range inputs {
+			inputs[i] = signals.New()
+		}
+		bound := signals.Or(inputs...)
+		go bound.Go()
+		if signals.New().WaitTill(bound) {
+			t.Errorf("%d inputs: WaitTill reported s fired", n)
 		}
 	}
 }

@@ -209,7 +209,7 @@ func (s *Signal) WaitTill(till *Signal) bool {
 	} else {
 		sch = s.channel()
 	}
-	if a, b, c, ok := till.orOfPlain(); ok {
+	if a, b, own, ok := till.orOfPlain(); ok {
 		// Or(stop, timeout), the usual bound: wait on its inputs' own
 		// channels, as a select would, and register nothing.
 		select {
@@ -217,7 +217,7 @@ func (s *Signal) WaitTill(till *Signal) bool {
 			return true
 		case <-a:
 		case <-b:
-		case <-c:
+		case <-own:
 		}
 		return s.Fired()
 	}

@@ -78,20 +78,27 @@ func (t *Thread) joinChildrenForStop() {
 }
 
 // joinChild asks c to stop and waits for it, at most its stop timeout (or
-// until the tree is forced). A child that misses its deadline is dropped from
-// the children, logged, and remembered by the tree as late.
+// until the tree is forced): until its Stopped has fired and its callbacks
+// have run, so that nothing of c still runs when t stops. A child that
+// misses its deadline is dropped from the children, logged, and remembered
+// by the tree as late.
 func (t *Thread) joinChild(c *Thread) {
 	c.pleaseStop.Go()
-	if !c.stopped.Fired() {
+	done := c.stopped.Done()
+	select {
+	case <-done:
+	default:
 		deadline, release := signals.After(c.stopTimeout)
 		select { // no composite: nothing stays registered on Forced
-		case <-c.stopped.Done():
+		case <-done:
 		case <-deadline.Done():
 		case <-t.tree.forced.Done():
 		}
 		release()
 	}
-	if !c.stopped.Fired() {
+	select {
+	case <-done:
+	default:
 		t.Logger().Warn("child did not stop within its deadline", "child", c.path, "timeout", c.stopTimeout)
 		t.tree.late(c)
 	}

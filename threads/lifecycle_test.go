@@ -74,6 +74,34 @@ func TestParentStopsOnlyAfterItsChildren(t *testing.T) {
 	})
 }
 
+// TestParentWaitsForItsChildsStoppedCallbacks: a child counts as stopped
+// once its Stopped Signal has fired and run its callbacks; its parent must
+// not finish while they still run (Stopped fires as Go starts, Done closes
+// after the callbacks).
+func TestParentWaitsForItsChildsStoppedCallbacks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		root := threads.NewRoot("root")
+		gate, proceed := make(chan struct{}), make(chan struct{})
+		child := threads.Go(root, "child", func(*threads.Thread) error { <-proceed; return nil })
+		child.Stopped().Then(func() { <-gate }) // a slow callback
+		close(proceed)
+		synctest.Wait() // the child is in its callback
+		root.Stop()
+		joined := make(chan error, 1)
+		go func() { joined <- root.Join() }()
+		synctest.Wait()
+		select {
+		case <-joined:
+			t.Fatal("root joined while its child's Stopped callbacks still ran")
+		default:
+		}
+		close(gate)
+		if err := <-joined; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // TestGoOnStoppedParentIsAdopted: a child started on a parent that has
 // already stopped is waited for by the nearest ancestor still running, and
 // its error reaches that ancestor's Join. Issue 13, bug 3: it was an orphan

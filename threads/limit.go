@@ -6,7 +6,8 @@ import "fmt"
 // TryGo that may run at once to n: Go and GoValue wait for a free slot
 // first, and TryGo does not start a child when none is free. A child holds
 // its slot until it has stopped. A negative n removes the limit; a limit of
-// zero lets no child start. Register is not limited.
+// zero lets no child start (Go then waits for ever, TryGo reports false).
+// Register is not limited.
 //
 // It is errgroup's SetLimit for a thread's children, and like it, it panics
 // if limited children are running when the limit changes.

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -21,6 +23,7 @@ type Client struct {
 	conn   *grpc.ClientConn
 	rpc    pb.MothreadsClient
 	target string // socket path or TCP address, for error messages
+	trust  *trust // the socket dialer's refusals; nil over TCP
 
 	closeOnce sync.Once
 	closeErr  error
@@ -37,6 +40,7 @@ type options struct {
 	token     string
 	dialOpts  []grpc.DialOption
 	socketSet bool
+	daemonUID *int
 }
 
 // WithSocket makes Dial use the Unix socket at path instead of
@@ -67,6 +71,24 @@ func WithToken(token string) Option {
 	return func(o *options) { o.token = token }
 }
 
+// WithDaemonUID makes Dial trust a daemon on the Unix socket that runs as
+// uid, instead of one that runs as the caller's own effective uid (the
+// default). Before every connection, and before anything is sent on it, the
+// client checks that the socket is owned by that uid, that every directory
+// from / down to the socket's is owned by that uid or root and not writable
+// by others (unless sticky; the socket's own directory not at all), and that
+// the process listening on it runs as that uid (SO_PEERCRED). A call to a
+// socket that fails fails with a *TrustError (errors.Is(err, ErrUntrusted))
+// and nothing of it is sent.
+//
+// Root needs this option to use another user's daemon: by default a root
+// client talks to root's daemons only, so that a user cannot collect
+// root's commands and environment with a daemon of their own. It has no
+// effect over TCP, where TLS and tokens authenticate the daemon.
+func WithDaemonUID(uid int) Option {
+	return func(o *options) { o.daemonUID = &uid }
+}
+
 // WithDialOptions adds raw gRPC dial options after the ones Dial sets (for
 // interceptors, keepalive, a custom dialer, ...).
 func WithDialOptions(opts ...grpc.DialOption) Option {
@@ -93,6 +115,7 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	}
 	var target, shown string
 	var dialOpts []grpc.DialOption
+	var tr *trust
 	if o.address != "" {
 		target, shown = o.address, o.address
 	} else {
@@ -100,11 +123,17 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 		if !o.socketSet || shown == "" {
 			shown = DefaultSocketPath()
 		}
-		t, extra, err := unixTarget(shown)
+		abs, err := filepath.Abs(shown)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("mothreads: socket path %q: %w", shown, err)
 		}
-		target, dialOpts = t, extra
+		uid := os.Geteuid()
+		if o.daemonUID != nil {
+			uid = *o.daemonUID
+		}
+		tr = new(trust)
+		target, dialOpts = unixTarget(abs, uid, tr)
+		shown = abs
 	}
 	creds := insecure.NewCredentials()
 	if o.tlsSet {
@@ -127,7 +156,7 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mothreads: dial %s: %w", shown, err)
 	}
-	return &Client{conn: conn, rpc: pb.NewMothreadsClient(conn), target: shown}, nil
+	return &Client{conn: conn, rpc: pb.NewMothreadsClient(conn), target: shown, trust: tr}, nil
 }
 
 // maxResponseBytes bounds one response message: two Run output buffers at

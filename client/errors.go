@@ -116,6 +116,9 @@ func (c *Client) convertErr(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("mothreads: %s: %w", op, ctxErr)
 	}
 	st, ok := status.FromError(err)
+	if refusal := c.trust.refusal(); refusal != nil && st.Code() == codes.Unavailable {
+		return &TrustError{Op: op, Target: c.target, Err: refusal}
+	}
 	if !ok {
 		return &DaemonError{Op: op, Target: c.target, Code: codes.Unknown, Err: err}
 	}

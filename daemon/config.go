@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
+	"github.com/mothreads/mothreads/internal/sockpath"
 	"github.com/mothreads/mothreads/pool"
 )
 
@@ -80,21 +79,9 @@ const (
 // that a daemon and a client with different TMPDIRs still meet). On Windows
 // the last step is os.TempDir()\mothreads\mothreads.sock.
 //
-// It reads the environment on every call. It is a copy of
-// client.DefaultSocketPath (the daemon may not import the client);
-// TestDefaultSocketPathMatchesClient keeps the two identical.
-func DefaultSocketPath() string {
-	if p := os.Getenv("MOTHREADS_SOCKET"); p != "" {
-		return p
-	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "mothreads", "mothreads.sock")
-	}
-	if runtime.GOOS == "windows" {
-		return filepath.Join(os.TempDir(), "mothreads", "mothreads.sock")
-	}
-	return filepath.Join("/tmp", fmt.Sprintf("mothreads-%d", os.Getuid()), "mothreads.sock")
-}
+// It reads the environment on every call; the client uses the same rule
+// (both are internal/sockpath's Default).
+func DefaultSocketPath() string { return sockpath.Default() }
 
 // normalized returns c with defaults applied, or an error naming the first
 // invalid setting.

@@ -21,4 +21,3 @@ import "github.com/mothreads/mothreads/internal/sockpath"
 // directory made there by another user fails every call with an error that
 // names it; it does not receive them.
 func DefaultSocketPath() string { return sockpath.Default() }
-

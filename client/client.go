@@ -41,6 +41,7 @@ type options struct {
 	dialOpts  []grpc.DialOption
 	socketSet bool
 	daemonUID *int
+	err       error // an option that failed
 }
 
 // WithSocket makes Dial use the Unix socket at path instead of
@@ -109,6 +110,9 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.err != nil {
+		return nil, o.err
 	}
 	if o.socketSet && o.address != "" {
 		return nil, errors.New("mothreads: dial: WithSocket and WithAddress exclude each other")

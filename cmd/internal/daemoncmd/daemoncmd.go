@@ -19,6 +19,8 @@ import (
 	"github.com/mothreads/mothreads/cmd/internal/envflag"
 	"github.com/mothreads/mothreads/cmd/internal/version"
 	"github.com/mothreads/mothreads/daemon"
+	"github.com/mothreads/mothreads/internal/cloexec"
+	"github.com/mothreads/mothreads/internal/sockpath"
 	"github.com/mothreads/mothreads/threads"
 	"github.com/spf13/cobra"
 )
@@ -88,7 +90,16 @@ usage error, 3 when another daemon already serves on the socket.`,
 // daemon must not die, leaving its sessions and socket behind, because
 // whoever read its log went away. A caught signal is reset to its default
 // in the processes the daemon starts, so commands still get SIGPIPE.
+//
+// Every descriptor the daemon inherited above 2 (a caller's pipe, a
+// harness's fd 3; socket-activated listeners too, which the daemon takes
+// for itself) is marked close-on-exec first, so that no session and no
+// command inherits it and whoever waits for its EOF does not wait for the
+// daemon to exit.
 func serve(cfg daemon.Config, log *slog.Logger) error {
+	if err := cloexec.From(3); err != nil {
+		log.Warn("could not mark inherited descriptors close-on-exec: sessions may inherit them", "err", err)
+	}
 	pipes := make(chan os.Signal, 1)
 	signal.Notify(pipes, syscall.SIGPIPE)
 	defer signal.Stop(pipes)
@@ -101,7 +112,7 @@ func serve(cfg daemon.Config, log *slog.Logger) error {
 	case errors.Is(err, daemon.ErrAlreadyRunning):
 		socket := cfg.Socket
 		if socket == "" {
-			socket = daemon.DefaultSocketPath()
+			socket = sockpath.Default()
 		}
 		return cli.Exit(ExitAlreadyRunning, fmt.Errorf("already running: another daemon serves on %s", socket))
 	default:

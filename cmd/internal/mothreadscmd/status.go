@@ -13,6 +13,7 @@ import (
 	"github.com/mothreads/mothreads/cmd/internal/cli"
 	"github.com/mothreads/mothreads/cmd/internal/daemonctl"
 	"github.com/mothreads/mothreads/cmd/internal/execcmd"
+	"github.com/mothreads/mothreads/cmd/internal/target"
 	"github.com/spf13/cobra"
 )
 
@@ -20,7 +21,7 @@ import (
 // query.
 const statusTimeout = 5 * time.Second
 
-func newStatus(st execcmd.Streams, socketFlag func() string) *cobra.Command {
+func newStatus(st execcmd.Streams, resolve func() (target.Target, error)) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status [--json]",
@@ -29,11 +30,12 @@ func newStatus(st execcmd.Streams, socketFlag func() string) *cobra.Command {
 serves on the socket, 125 when none answers or it is shutting down.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			socket, err := cli.SocketPath(socketFlag())
+			tg, err := resolve()
 			if err != nil {
-				return cli.Exit(cli.ExitFailed, err)
+				return err
 			}
-			s, err := daemonctl.Probe(cmd.Context(), socket, statusTimeout)
+			socket := tg.String()
+			s, err := daemonctl.Probe(cmd.Context(), statusTimeout, tg.Options...)
 			if errors.Is(err, client.ErrUnavailable) {
 				return cli.Exit(cli.ExitFailed, fmt.Errorf("no daemon answers at %s", socket))
 			}
@@ -133,12 +135,8 @@ func printStatus(w io.Writer, socket string, s *client.Status) error {
 	return tw.Flush()
 }
 
-// queryDaemon returns the status of the daemon on socket, or nil when none
-// answers in time.
-func queryDaemon(ctx context.Context, socket string) *client.Status {
-	s, err := daemonctl.Probe(ctx, socket, statusTimeout)
-	if err != nil {
-		return nil
-	}
-	return s
+// queryDaemon returns the status of the daemon tg names, or nil and why
+// when none answers in time.
+func queryDaemon(ctx context.Context, tg target.Target) (*client.Status, error) {
+	return daemonctl.Probe(ctx, statusTimeout, tg.Options...)
 }

@@ -30,6 +30,9 @@ type daemon struct {
 	started time.Time
 	access  tcpAccess
 
+	refusals      *rateLog  // every refusal's warning goes through it
+	tokenFailures *throttle // failed bearer tokens per TCP peer address
+
 	pool   *pool.Pool
 	grpc   *grpc.Server
 	health *health.Server
@@ -64,16 +67,21 @@ func Serve(root *threads.Thread, cfg Config) error {
 	if d.access, err = loadTCPAccess(cfg); err != nil {
 		return err
 	}
+	d.refusals = newRateLog(d.log, refusalsPerSecond)
+	defer d.refusals.stop()
+	d.tokenFailures = newThrottle(tokenBurst, tokenInterval, throttledPeers)
 	sock, err := listenSocket(cfg.Socket, d.log)
 	if err != nil {
 		return err
 	}
 	var tcp net.Listener
 	if cfg.Listen != "" {
-		if tcp, err = net.Listen("tcp", cfg.Listen); err != nil {
+		l, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
 			sock.close()
 			return fmt.Errorf("daemon: listening on TCP %s: %w", cfg.Listen, err)
 		}
+		tcp = newTCPGate(l, cfg.MaxTCPConns, cfg.TCPAuthTimeout, d.refusals)
 		d.warnWeakTCP()
 	}
 	if d.pool, err = pool.New(root, cfg.Pool); err != nil {
@@ -153,13 +161,24 @@ func (d *daemon) logger(t *threads.Thread) *slog.Logger {
 	return t.Logger()
 }
 
-// warnWeakTCP warns about TCP settings that work but protect little.
+// Limits of refusals (see rateLog and throttle).
+const (
+	refusalsPerSecond = 10
+	tokenBurst        = 10
+	tokenInterval     = time.Second
+	throttledPeers    = 4096
+)
+
+// warnWeakTCP warns about TCP settings that were allowed explicitly but
+// protect little.
 func (d *daemon) warnWeakTCP() {
 	switch {
+	case d.access.tls == nil && !loopback(d.cfg.Listen):
+		d.log.Warn("TCP without TLS on a non-loopback address (InsecureCleartextToken): the bearer token and all traffic cross the network in clear text", "listen", d.cfg.Listen)
 	case d.access.tls == nil:
-		d.log.Warn("TCP without TLS: the bearer token and all traffic cross the network in clear text", "listen", d.cfg.Listen)
+		d.log.Warn("TCP without TLS: the bearer token and all traffic are in clear text on loopback", "listen", d.cfg.Listen)
 	case d.access.token == nil && d.access.tls.ClientCAs == nil:
-		d.log.Warn("TCP with TLS but neither client certificates nor a token: any client that can connect may run commands", "listen", d.cfg.Listen)
+		d.log.Warn("TCP with TLS but no client authentication (InsecureNoClientAuth): any client that can connect may run commands", "listen", d.cfg.Listen)
 	}
 }
 

@@ -27,12 +27,15 @@ const servicePrefix = "/mothreads.v1.Mothreads/"
 // newServer builds the gRPC server: the Mothreads service, health and
 // reflection, behind the access checks.
 func (d *daemon) newServer() *grpc.Server {
-	creds := &transportCreds{log: d.log}
+	creds := &transportCreds{refusals: d.refusals, authAtHandshake: d.access.token == nil}
 	if d.access.tls != nil {
 		creds.tls = credentials.NewTLS(d.access.tls)
 	}
 	s := grpc.NewServer(
 		grpc.Creds(creds),
+		// The handshake of a TCP connection (TLS, then HTTP/2) must end
+		// within the time it has to authenticate; a Unix one is instant.
+		grpc.ConnectionTimeout(d.cfg.TCPAuthTimeout),
 		grpc.MaxRecvMsgSize(d.cfg.MaxRequestBytes),
 		grpc.ChainUnaryInterceptor(d.unaryInterceptor),
 		grpc.ChainStreamInterceptor(d.streamInterceptor),

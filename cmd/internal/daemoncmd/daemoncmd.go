@@ -109,6 +109,8 @@ func serve(cfg daemon.Config, log *slog.Logger) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, new(*daemon.ConfigError)):
+		return &cli.UsageError{Err: flagError(err)}
 	case errors.Is(err, daemon.ErrAlreadyRunning):
 		socket := cfg.Socket
 		if socket == "" {

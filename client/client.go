@@ -24,6 +24,7 @@ type Client struct {
 	rpc    pb.MothreadsClient
 	target string // socket path or TCP address, for error messages
 	trust  *trust // the socket dialer's refusals; nil over TCP
+	fleet  *fleet // TCP only: the sticky channel and sessions' daemons
 
 	closeOnce sync.Once
 	closeErr  error
@@ -50,9 +51,15 @@ func WithSocket(path string) Option {
 	return func(o *options) { o.socket, o.socketSet = path, true }
 }
 
-// WithAddress makes Dial connect over TCP to addr ("host:port", or any gRPC
-// target such as "dns:///host:port") instead of a Unix socket. The daemon
-// accepts TCP only with TLS and/or a token: add WithTLS, WithToken or both.
+// WithAddress makes Dial connect over TCP to addr instead of a Unix socket:
+// "host:port", a comma-separated list "host1:port,host2:port" (see
+// WithTargets), or any gRPC target such as "dns:///name:port", whose every
+// address (a Kubernetes headless Service gives one per pod) becomes a
+// daemon of the fleet. Isolated calls are spread round-robin over the
+// daemons whose health is SERVING; sticky calls go by a hash of the
+// session name (see ErrSessionLost). The daemons require client
+// authentication over TCP: add WithTLS (with a client certificate) or
+// WithToken, or both.
 func WithAddress(addr string) Option {
 	return func(o *options) { o.address = addr }
 }
@@ -120,8 +127,14 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	var target, shown string
 	var dialOpts []grpc.DialOption
 	var tr *trust
+	var fl *fleet
 	if o.address != "" {
-		target, shown = o.address, o.address
+		t, extra, err := tcpTarget(o.address)
+		if err != nil {
+			return nil, err
+		}
+		target, shown, dialOpts = t, o.address, extra
+		fl = &fleet{target: t, sessions: map[string]string{}}
 	} else {
 		shown = o.socket
 		if !o.socketSet || shown == "" {
@@ -156,11 +169,15 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(bearer(o.token)))
 	}
 	dialOpts = append(dialOpts, o.dialOpts...)
+	if fl != nil {
+		fl.opts = dialOpts
+		dialOpts = append(dialOpts[:len(dialOpts):len(dialOpts)], grpc.WithDefaultServiceConfig(fleetServiceConfig))
+	}
 	conn, err := grpc.NewClient(target, dialOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("mothreads: dial %s: %w", shown, err)
 	}
-	return &Client{conn: conn, rpc: pb.NewMothreadsClient(conn), target: shown, trust: tr}, nil
+	return &Client{conn: conn, rpc: pb.NewMothreadsClient(conn), target: shown, trust: tr, fleet: fl}, nil
 }
 
 // maxResponseBytes bounds one response message: two Run output buffers at
@@ -171,7 +188,7 @@ const maxResponseBytes = 2*16<<20 + 1<<20
 // returns the first call's result.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
-		if err := c.conn.Close(); err != nil {
+		if err := errors.Join(c.conn.Close(), c.closeFleet()); err != nil {
 			c.closeErr = fmt.Errorf("mothreads: close %s: %w", c.target, err)
 		}
 	})

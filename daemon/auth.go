@@ -226,7 +226,8 @@ func (d *daemon) authorize(ctx context.Context, method string) error {
 			return nil // authenticated by its certificate, or InsecureNoClientAuth
 		}
 		host := peerHost(p.Addr)
-		if blocked, wait := d.tokenFailures.blocked(host); blocked {
+		health := strings.HasPrefix(method, healthPrefix)
+		if blocked, wait := d.tokenFailures.blocked(host); blocked && !health {
 			d.refusals.warn("refused a TCP call: too many failed tokens from this address", "method", method, "peer", p.Addr.String())
 			return status.Errorf(codes.ResourceExhausted, "too many failed authentications from %s; retry in %v", host, wait.Round(time.Millisecond))
 		}
@@ -237,6 +238,13 @@ func (d *daemon) authorize(ctx context.Context, method string) error {
 			}
 			return nil
 		}
+		if health {
+			// The serving status is no secret, and clients' load balancers
+			// must read it to tell a daemon's refusal from its absence; a
+			// connection that only does this is still closed when its time
+			// to authenticate is up.
+			return nil
+		}
 		d.tokenFailures.failed(host)
 		d.refusals.warn("refused a TCP call: "+problem, "method", method, "peer", p.Addr.String())
 		return status.Error(codes.Unauthenticated, problem)
@@ -244,6 +252,10 @@ func (d *daemon) authorize(ctx context.Context, method string) error {
 	d.refusals.warn("refused a call: unknown transport", "method", method, "peer", fmt.Sprint(p.Addr))
 	return status.Error(codes.PermissionDenied, "unknown transport")
 }
+
+// healthPrefix starts the methods of grpc.health.v1, which TCP clients may
+// call without a token.
+const healthPrefix = "/grpc.health.v1.Health/"
 
 // peerHost is the address of a TCP peer without its port.
 func peerHost(a net.Addr) string {

@@ -59,6 +59,24 @@ type Config struct {
 	// DefaultTCPAuthTimeout.
 	TCPAuthTimeout time.Duration
 
+	// HealthListen is a TCP address ("0.0.0.0:8081") that serves only
+	// grpc.health.v1, in plain text and to anyone: the status says nothing
+	// secret and runs nothing. It is for probes that cannot present a
+	// client certificate or a token (Kubernetes' native gRPC probes). Empty
+	// means none.
+	HealthListen string
+
+	// SocketListener, when set, is a listener on the Unix socket made by
+	// someone else (socket activation: see ActivatedListeners). It is
+	// served instead of creating Socket, which then only names it; the
+	// daemon neither locks nor removes it. Peer credentials are checked as
+	// usual.
+	SocketListener *net.UnixListener
+	// TCPListener, when set, is a socket-activated TCP listener served
+	// instead of listening on Listen; Listen must name its address (the TCP
+	// checks above apply to it).
+	TCPListener net.Listener
+
 	// Pool is the pool's policy. Its DrainTimeout and KillGrace also bound
 	// the server's own drain at shutdown.
 	Pool pool.Config
@@ -142,6 +160,12 @@ func (c Config) normalized() (Config, error) {
 		return c, configErr("Pool.DrainTimeout", "negative duration %v", c.Pool.DrainTimeout)
 	case c.Pool.KillGrace < 0:
 		return c, configErr("Pool.KillGrace", "negative duration %v", c.Pool.KillGrace)
+	}
+	if c.TCPListener != nil && c.Listen == "" {
+		return c, configErr("TCPListener", "needs Listen set to its address, so that the TCP checks apply")
+	}
+	if c.Socket == "" && c.SocketListener != nil {
+		c.Socket = c.SocketListener.Addr().String()
 	}
 	if c.Socket == "" {
 		c.Socket = DefaultSocketPath()

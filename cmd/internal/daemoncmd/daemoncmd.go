@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -75,6 +76,9 @@ usage error, 3 when another daemon already serves on the socket.`,
 			if err != nil {
 				return &cli.UsageError{Err: err}
 			}
+			if err := activated(&cfg); err != nil {
+				return cli.Exit(ExitFailed, err)
+			}
 			return serve(cfg, newLogger(logTo, f.logFormat, f.logLevel))
 		},
 	}
@@ -120,6 +124,40 @@ func serve(cfg daemon.Config, log *slog.Logger) error {
 	default:
 		return cli.Exit(ExitFailed, fmt.Errorf("daemon failed: %w", err))
 	}
+}
+
+// activated takes the listeners of socket activation (systemd's
+// LISTEN_FDS, see daemon.ActivatedListeners) into cfg: a Unix one replaces
+// the socket the daemon would make, a TCP one the listener of --listen
+// (whose address it becomes when --listen is not given).
+func activated(cfg *daemon.Config) error {
+	ls, err := daemon.ActivatedListeners()
+	if err != nil {
+		return err
+	}
+	for _, l := range ls {
+		switch l := l.(type) {
+		case *net.UnixListener:
+			if cfg.SocketListener != nil {
+				return fmt.Errorf("socket activation passed more than one Unix socket")
+			}
+			cfg.SocketListener = l
+			if cfg.Socket == "" {
+				cfg.Socket = l.Addr().String()
+			}
+		case *net.TCPListener:
+			if cfg.TCPListener != nil {
+				return fmt.Errorf("socket activation passed more than one TCP socket")
+			}
+			cfg.TCPListener = l
+			if cfg.Listen == "" {
+				cfg.Listen = l.Addr().String()
+			}
+		default:
+			return fmt.Errorf("socket activation passed a %s listener; want a Unix or TCP stream socket", l.Addr().Network())
+		}
+	}
+	return nil
 }
 
 // newLogger returns the daemon's logger: text or JSON on w, from level on.

@@ -37,6 +37,7 @@ type flags struct {
 	maxTCPConns                       int
 	tcpAuthTimeout                    time.Duration
 	shell, init, initFile             string
+	healthListen                      string
 
 	minIdle, maxSessions, maxUses int
 	maxAge, idleTimeout           time.Duration
@@ -61,6 +62,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.insecureCleartextToken, "insecure-cleartext-token", false, "allow --token-file without TLS on a non-loopback address: the token crosses the network in clear text")
 	flagval.IntVar(fs, &f.maxTCPConns, "max-tcp-conns", "", daemon.DefaultMaxTCPConns, 1, "most TCP connections open at once; more are closed at once")
 	flagval.DurationVar(fs, &f.tcpAuthTimeout, "tcp-auth-timeout", "", daemon.DefaultTCPAuthTimeout, "close TCP connections without an authorised call after this long")
+	fs.StringVar(&f.healthListen, "health-listen", "", "also serve grpc.health.v1 only, in plain text and without access checks, on this TCP address (for Kubernetes probes)")
 	fs.StringVar(&f.shell, "shell", "bash", "shell that runs the sessions (bash 4.4+ for warm sessions)")
 	fs.StringVar(&f.init, "init", "", "script every new session runs once before serving calls (visible in ps: use --init-file or MOTHREADS_INIT for secrets)")
 	fs.StringVar(&f.initFile, "init-file", "", "read the --init script from this file")
@@ -107,6 +109,7 @@ func (f *flags) config(version string) (daemon.Config, error) {
 		InsecureCleartextToken: f.insecureCleartextToken,
 		MaxTCPConns:            f.maxTCPConns,
 		TCPAuthTimeout:         f.tcpAuthTimeout,
+		HealthListen:           f.healthListen,
 		ExitIdle:               f.exitIdle,
 		Version:                version,
 		Pool: pool.Config{

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -67,7 +69,10 @@ type jsonStatus struct {
 	PID       int       `json:"pid"`
 	StartedAt time.Time `json:"started_at"`
 	Serving   bool      `json:"serving"`
-	Pool      struct {
+	Instance  string    `json:"instance"`
+	// Identities counts calls per TLS client identity.
+	Identities map[string]int64 `json:"identities,omitempty"`
+	Pool       struct {
 		SessionsIdle         int   `json:"sessions_idle"`
 		SessionsBusy         int   `json:"sessions_busy"`
 		SessionsStarting     int   `json:"sessions_starting"`
@@ -99,7 +104,8 @@ type jsonStatus struct {
 }
 
 func statusJSON(socket string, s *client.Status) jsonStatus {
-	j := jsonStatus{Socket: socket, Version: s.Version, PID: s.PID, StartedAt: s.StartedAt, Serving: s.Serving}
+	j := jsonStatus{Socket: socket, Version: s.Version, PID: s.PID, StartedAt: s.StartedAt, Serving: s.Serving,
+		Instance: s.Instance, Identities: s.Identities}
 	p, c := s.Pool, s.Calls
 	j.Pool.SessionsIdle, j.Pool.SessionsBusy, j.Pool.SessionsStarting = p.SessionsIdle, p.SessionsBusy, p.SessionsStarting
 	j.Pool.StickySessions, j.Pool.QueueLength = p.StickySessions, p.QueueLength
@@ -132,6 +138,10 @@ func printStatus(w io.Writer, socket string, s *client.Status) error {
 	fmt.Fprintf(tw, "calls\t%d started, %d in flight, %d ok, %d failed, %d timed out, %d cancelled, %d session lost, %d rejected\n",
 		c.Started, c.InFlight, c.OK, c.Failed, c.TimedOut, c.Cancelled, c.SessionLost, c.Rejected)
 	fmt.Fprintf(tw, "latency\tp50 %s, p90 %s, p99 %s\n", c.LatencyP50, c.LatencyP90, c.LatencyP99)
+	ids := slices.Sorted(maps.Keys(s.Identities))
+	for _, id := range ids {
+		fmt.Fprintf(tw, "client\t%s: %d calls\n", id, s.Identities[id])
+	}
 	return tw.Flush()
 }
 

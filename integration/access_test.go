@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // Users of the tests that act as other users: an attacker (nobody) and a
@@ -133,7 +135,7 @@ func TestPlantedDaemon(t *testing.T) {
 	dir := filepath.Join(tmp, "mothreads-"+victimUID)
 	sock := filepath.Join(dir, "mothreads.sock")
 	attacker := e.asUser(attackerUID, "mothreadsd", []string{"--socket", sock, "--min-idle", "0", "--log-level", "debug"})
-	logs := newLogBuffer()
+	logs := new(proctest.Buffer)
 	attacker.Stderr = logs
 	if err := attacker.Start(); err != nil {
 		t.Fatal(err)
@@ -141,7 +143,7 @@ func TestPlantedDaemon(t *testing.T) {
 	gone := make(chan struct{})
 	go func() { attacker.Wait(); close(gone) }()
 	t.Cleanup(func() { attacker.Process.Signal(syscall.SIGTERM); <-gone })
-	if !logs.waitFor("msg=serving", daemonStartBound, gone) {
+	if !logs.WaitFor("msg=serving", daemonStartBound, gone) {
 		t.Fatalf("the attacker's daemon did not start:\n%s", logs)
 	}
 	r := e.runCmd(e.asUser(victimUID, "mothreads", []string{"exec", "--no-autostart", "--", "echo", "hi"}, "MOTHREADS_SOCKET="+sock))
@@ -217,7 +219,7 @@ func TestDaemonMarksInheritedDescriptors(t *testing.T) {
 	cmd := exec.Command(bin.mothreadsd, "--socket", e.socket, "--min-idle", "1", "--log-level", "debug")
 	cmd.Env = e.environ()
 	cmd.ExtraFiles = []*os.File{w}
-	logs := newLogBuffer()
+	logs := new(proctest.Buffer)
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -225,14 +227,14 @@ func TestDaemonMarksInheritedDescriptors(t *testing.T) {
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); <-done })
-	if !logs.waitFor("msg=serving", daemonStartBound, done) {
+	if !logs.WaitFor("msg=serving", daemonStartBound, done) {
 		t.Fatalf("mothreadsd did not start:\n%s", logs)
 	}
 	out := e.run("exec", "--no-autostart", "-c", "ls /proc/self/fd >/dev/null; sleep 0.2 & wait").want(t, 0)
 	_ = out
 	for _, pid := range pipeHolders(t, r) {
 		if pid != os.Getpid() && pid != cmd.Process.Pid {
-			t.Errorf("process %d (%s) holds the daemon's inherited pipe", pid, cmdline(pid))
+			t.Errorf("process %d (%s) holds the daemon's inherited pipe", pid, proctest.Cmdline(pid))
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // TestSocketActivation starts mothreadsd through systemd's activation
@@ -26,7 +28,7 @@ func TestSocketActivation(t *testing.T) {
 	sock := filepath.Join(e.dir, "act.sock")
 	cmd := exec.Command(activate, "-l", sock, bin.mothreadsd, "--socket", sock, "--min-idle", "1", "--log-level", "debug")
 	cmd.Env = e.environ()
-	logs := newLogBuffer()
+	logs := new(proctest.Buffer)
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -34,7 +36,7 @@ func TestSocketActivation(t *testing.T) {
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); <-done })
-	if !logs.waitFor("Listening on", daemonStartBound, done) {
+	if !logs.WaitFor("Listening on", daemonStartBound, done) {
 		t.Fatalf("systemd-socket-activate did not listen:\n%s", logs)
 	}
 	checkActivated(t, e, sock, logs)
@@ -59,7 +61,7 @@ func TestSocketActivationByHand(t *testing.T) {
 	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"`, bin.mothreadsd, "--socket", sock, "--min-idle", "1", "--log-level", "debug")
 	cmd.Env = e.environ()
 	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-	logs := newLogBuffer()
+	logs := new(proctest.Buffer)
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -82,7 +84,7 @@ func TestSocketActivationByHand(t *testing.T) {
 
 // checkActivated runs a call through sock and checks that the daemon
 // serves the activated socket and hides the protocol from its commands.
-func checkActivated(t *testing.T, e *env, sock string, logs *logBuffer) {
+func checkActivated(t *testing.T, e *env, sock string, logs *proctest.Buffer) {
 	t.Helper()
 	r := e.runCmd(e.cli([]string{"exec", "--no-autostart", "-c", `echo "hi ${LISTEN_FDS:-none} ${LISTEN_PID:-none}"`}, "MOTHREADS_SOCKET="+sock))
 	r.want(t, 0)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mothreads/mothreads/client"
+	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // fleetDaemon is one daemon of a loopback fleet: it serves TCP with mutual
@@ -25,13 +26,13 @@ import (
 type fleetDaemon struct {
 	name, addr string
 	cmd        *exec.Cmd
-	logs       *logBuffer
+	logs       *proctest.Buffer
 	done       chan struct{}
 }
 
 func (e *env) startFleetDaemon(t *testing.T, pki *testPKI, name, addr string) *fleetDaemon {
 	t.Helper()
-	d := &fleetDaemon{name: name, addr: addr, logs: newLogBuffer(), done: make(chan struct{})}
+	d := &fleetDaemon{name: name, addr: addr, logs: new(proctest.Buffer), done: make(chan struct{})}
 	d.cmd = exec.Command(bin.mothreadsd, "--socket", filepath.Join(e.dir, name+".sock"),
 		"--listen", addr, "--tls-cert", pki.serverCert, "--tls-key", pki.serverKey, "--tls-client-ca", pki.caFile,
 		"--min-idle", "2", "--max-sessions", "32", "--init", "export MT_D="+name, "--kill-grace", "500ms", "--drain-timeout", "20s")
@@ -48,7 +49,7 @@ func (e *env) startFleetDaemon(t *testing.T, pki *testPKI, name, addr string) *f
 			t.Logf("%s log:\n%s", name, d.logs)
 		}
 	})
-	if !d.logs.waitFor("health SERVING", daemonStartBound, d.done) {
+	if !d.logs.WaitFor("health SERVING", daemonStartBound, d.done) {
 		t.Fatalf("%s did not become ready:\n%s", name, d.logs)
 	}
 	return d

@@ -130,7 +130,7 @@ func (d *daemon) Run(ctx context.Context, req *pb.RunRequest) (*pb.RunResponse, 
 
 // Status reports the pool's figures and the daemon's state.
 func (d *daemon) Status(context.Context, *pb.StatusRequest) (*pb.StatusResponse, error) {
-	return statusResponse(d.pool.Stats(), d.cfg.Version, d.pid, d.started, d.serving.Load()), nil
+	return d.fleetStatus(statusResponse(d.pool.Stats(), d.cfg.Version, d.pid, d.started, d.serving.Load())), nil
 }
 
 // Shutdown starts the ordered shutdown and returns. The response reaches

@@ -997,9 +997,17 @@ type StatusResponse struct {
 	Pid       int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
 	StartedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	// serving is false while the daemon drains.
-	Serving       bool        `protobuf:"varint,4,opt,name=serving,proto3" json:"serving,omitempty"`
-	Pool          *PoolStatus `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
-	Calls         *CallStatus `protobuf:"bytes,6,opt,name=calls,proto3" json:"calls,omitempty"`
+	Serving bool        `protobuf:"varint,4,opt,name=serving,proto3" json:"serving,omitempty"`
+	Pool    *PoolStatus `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
+	Calls   *CallStatus `protobuf:"bytes,6,opt,name=calls,proto3" json:"calls,omitempty"`
+	// instance is a random id of this daemon process, also sent as the
+	// response header "mothreads-daemon" of every call: a client of many
+	// daemons tells them apart by it (and a sticky session's daemon).
+	Instance string `protobuf:"bytes,20,opt,name=instance,proto3" json:"instance,omitempty"`
+	// identities counts the calls of each TLS client identity since start
+	// (the client certificate's first DNS or URI SAN, else its common name),
+	// sorted by identity.
+	Identities    []*ClientIdentity `protobuf:"bytes,21,rep,name=identities,proto3" json:"identities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1076,6 +1084,73 @@ func (x *StatusResponse) GetCalls() *CallStatus {
 	return nil
 }
 
+func (x *StatusResponse) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
+}
+
+func (x *StatusResponse) GetIdentities() []*ClientIdentity {
+	if x != nil {
+		return x.Identities
+	}
+	return nil
+}
+
+// ClientIdentity is one client certificate identity and its calls.
+type ClientIdentity struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Identity      string                 `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	Calls         int64                  `protobuf:"varint,2,opt,name=calls,proto3" json:"calls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientIdentity) Reset() {
+	*x = ClientIdentity{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientIdentity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientIdentity) ProtoMessage() {}
+
+func (x *ClientIdentity) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientIdentity.ProtoReflect.Descriptor instead.
+func (*ClientIdentity) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ClientIdentity) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *ClientIdentity) GetCalls() int64 {
+	if x != nil {
+		return x.Calls
+	}
+	return 0
+}
+
 type PoolStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Gauges.
@@ -1102,7 +1177,7 @@ type PoolStatus struct {
 
 func (x *PoolStatus) Reset() {
 	*x = PoolStatus{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[13]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1189,7 @@ func (x *PoolStatus) String() string {
 func (*PoolStatus) ProtoMessage() {}
 
 func (x *PoolStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[13]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1202,7 @@ func (x *PoolStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolStatus.ProtoReflect.Descriptor instead.
 func (*PoolStatus) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{13}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PoolStatus) GetSessionsIdle() int32 {
@@ -1248,7 +1323,7 @@ type CallStatus struct {
 
 func (x *CallStatus) Reset() {
 	*x = CallStatus{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1260,7 +1335,7 @@ func (x *CallStatus) String() string {
 func (*CallStatus) ProtoMessage() {}
 
 func (x *CallStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1273,7 +1348,7 @@ func (x *CallStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallStatus.ProtoReflect.Descriptor instead.
 func (*CallStatus) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{14}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CallStatus) GetStarted() int64 {
@@ -1364,7 +1439,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1451,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1464,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{15}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ShutdownRequest) GetSkipDrain() bool {
@@ -1407,7 +1482,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1494,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1507,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{16}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{17}
 }
 
 var File_mothreads_v1_mothreads_proto protoreflect.FileDescriptor
@@ -1512,7 +1587,7 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\x10stdout_truncated\x18\x03 \x01(\bR\x0fstdoutTruncated\x12)\n" +
 	"\x10stderr_truncated\x18\x04 \x01(\bR\x0fstderrTruncated\x12,\n" +
 	"\x06exited\x18\x05 \x01(\v2\x14.mothreads.v1.ExitedR\x06exited\"\x0f\n" +
-	"\rStatusRequest\"\xef\x01\n" +
+	"\rStatusRequest\"\xc9\x02\n" +
 	"\x0eStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x129\n" +
@@ -1520,7 +1595,14 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"started_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12\x18\n" +
 	"\aserving\x18\x04 \x01(\bR\aserving\x12,\n" +
 	"\x04pool\x18\x05 \x01(\v2\x18.mothreads.v1.PoolStatusR\x04pool\x12.\n" +
-	"\x05calls\x18\x06 \x01(\v2\x18.mothreads.v1.CallStatusR\x05calls\"\x8b\x05\n" +
+	"\x05calls\x18\x06 \x01(\v2\x18.mothreads.v1.CallStatusR\x05calls\x12\x1a\n" +
+	"\binstance\x18\x14 \x01(\tR\binstance\x12<\n" +
+	"\n" +
+	"identities\x18\x15 \x03(\v2\x1c.mothreads.v1.ClientIdentityR\n" +
+	"identities\"B\n" +
+	"\x0eClientIdentity\x12\x1a\n" +
+	"\bidentity\x18\x01 \x01(\tR\bidentity\x12\x14\n" +
+	"\x05calls\x18\x02 \x01(\x03R\x05calls\"\x8b\x05\n" +
 	"\n" +
 	"PoolStatus\x12#\n" +
 	"\rsessions_idle\x18\x01 \x01(\x05R\fsessionsIdle\x12#\n" +
@@ -1578,7 +1660,7 @@ func file_mothreads_v1_mothreads_proto_rawDescGZIP() []byte {
 	return file_mothreads_v1_mothreads_proto_rawDescData
 }
 
-var file_mothreads_v1_mothreads_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_mothreads_v1_mothreads_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_mothreads_v1_mothreads_proto_goTypes = []any{
 	(*Command)(nil),               // 0: mothreads.v1.Command
 	(*BaseEnv)(nil),               // 1: mothreads.v1.BaseEnv
@@ -1593,17 +1675,18 @@ var file_mothreads_v1_mothreads_proto_goTypes = []any{
 	(*RunResponse)(nil),           // 10: mothreads.v1.RunResponse
 	(*StatusRequest)(nil),         // 11: mothreads.v1.StatusRequest
 	(*StatusResponse)(nil),        // 12: mothreads.v1.StatusResponse
-	(*PoolStatus)(nil),            // 13: mothreads.v1.PoolStatus
-	(*CallStatus)(nil),            // 14: mothreads.v1.CallStatus
-	(*ShutdownRequest)(nil),       // 15: mothreads.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),      // 16: mothreads.v1.ShutdownResponse
-	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*ClientIdentity)(nil),        // 13: mothreads.v1.ClientIdentity
+	(*PoolStatus)(nil),            // 14: mothreads.v1.PoolStatus
+	(*CallStatus)(nil),            // 15: mothreads.v1.CallStatus
+	(*ShutdownRequest)(nil),       // 16: mothreads.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),      // 17: mothreads.v1.ShutdownResponse
+	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
 }
 var file_mothreads_v1_mothreads_proto_depIdxs = []int32{
 	1,  // 0: mothreads.v1.Command.base_env:type_name -> mothreads.v1.BaseEnv
-	17, // 1: mothreads.v1.Command.timeout:type_name -> google.protobuf.Duration
-	17, // 2: mothreads.v1.Command.kill_grace:type_name -> google.protobuf.Duration
+	18, // 1: mothreads.v1.Command.timeout:type_name -> google.protobuf.Duration
+	18, // 2: mothreads.v1.Command.kill_grace:type_name -> google.protobuf.Duration
 	2,  // 3: mothreads.v1.Command.tty:type_name -> mothreads.v1.WindowSize
 	0,  // 4: mothreads.v1.ExecRequest.command:type_name -> mothreads.v1.Command
 	0,  // 5: mothreads.v1.AttachRequest.start:type_name -> mothreads.v1.Command
@@ -1611,37 +1694,38 @@ var file_mothreads_v1_mothreads_proto_depIdxs = []int32{
 	2,  // 7: mothreads.v1.AttachRequest.resize:type_name -> mothreads.v1.WindowSize
 	7,  // 8: mothreads.v1.ExecEvent.started:type_name -> mothreads.v1.Started
 	8,  // 9: mothreads.v1.ExecEvent.exited:type_name -> mothreads.v1.Exited
-	18, // 10: mothreads.v1.Started.queued_at:type_name -> google.protobuf.Timestamp
-	18, // 11: mothreads.v1.Started.started_at:type_name -> google.protobuf.Timestamp
-	18, // 12: mothreads.v1.Exited.queued_at:type_name -> google.protobuf.Timestamp
-	18, // 13: mothreads.v1.Exited.started_at:type_name -> google.protobuf.Timestamp
-	18, // 14: mothreads.v1.Exited.finished_at:type_name -> google.protobuf.Timestamp
+	19, // 10: mothreads.v1.Started.queued_at:type_name -> google.protobuf.Timestamp
+	19, // 11: mothreads.v1.Started.started_at:type_name -> google.protobuf.Timestamp
+	19, // 12: mothreads.v1.Exited.queued_at:type_name -> google.protobuf.Timestamp
+	19, // 13: mothreads.v1.Exited.started_at:type_name -> google.protobuf.Timestamp
+	19, // 14: mothreads.v1.Exited.finished_at:type_name -> google.protobuf.Timestamp
 	0,  // 15: mothreads.v1.RunRequest.command:type_name -> mothreads.v1.Command
 	8,  // 16: mothreads.v1.RunResponse.exited:type_name -> mothreads.v1.Exited
-	18, // 17: mothreads.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
-	13, // 18: mothreads.v1.StatusResponse.pool:type_name -> mothreads.v1.PoolStatus
-	14, // 19: mothreads.v1.StatusResponse.calls:type_name -> mothreads.v1.CallStatus
-	17, // 20: mothreads.v1.PoolStatus.queue_wait_p50:type_name -> google.protobuf.Duration
-	17, // 21: mothreads.v1.PoolStatus.queue_wait_p99:type_name -> google.protobuf.Duration
-	17, // 22: mothreads.v1.PoolStatus.queue_wait_max:type_name -> google.protobuf.Duration
-	17, // 23: mothreads.v1.CallStatus.latency_p50:type_name -> google.protobuf.Duration
-	17, // 24: mothreads.v1.CallStatus.latency_p90:type_name -> google.protobuf.Duration
-	17, // 25: mothreads.v1.CallStatus.latency_p99:type_name -> google.protobuf.Duration
-	3,  // 26: mothreads.v1.Mothreads.Exec:input_type -> mothreads.v1.ExecRequest
-	4,  // 27: mothreads.v1.Mothreads.Attach:input_type -> mothreads.v1.AttachRequest
-	9,  // 28: mothreads.v1.Mothreads.Run:input_type -> mothreads.v1.RunRequest
-	11, // 29: mothreads.v1.Mothreads.Status:input_type -> mothreads.v1.StatusRequest
-	15, // 30: mothreads.v1.Mothreads.Shutdown:input_type -> mothreads.v1.ShutdownRequest
-	6,  // 31: mothreads.v1.Mothreads.Exec:output_type -> mothreads.v1.ExecEvent
-	6,  // 32: mothreads.v1.Mothreads.Attach:output_type -> mothreads.v1.ExecEvent
-	10, // 33: mothreads.v1.Mothreads.Run:output_type -> mothreads.v1.RunResponse
-	12, // 34: mothreads.v1.Mothreads.Status:output_type -> mothreads.v1.StatusResponse
-	16, // 35: mothreads.v1.Mothreads.Shutdown:output_type -> mothreads.v1.ShutdownResponse
-	31, // [31:36] is the sub-list for method output_type
-	26, // [26:31] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	19, // 17: mothreads.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	14, // 18: mothreads.v1.StatusResponse.pool:type_name -> mothreads.v1.PoolStatus
+	15, // 19: mothreads.v1.StatusResponse.calls:type_name -> mothreads.v1.CallStatus
+	13, // 20: mothreads.v1.StatusResponse.identities:type_name -> mothreads.v1.ClientIdentity
+	18, // 21: mothreads.v1.PoolStatus.queue_wait_p50:type_name -> google.protobuf.Duration
+	18, // 22: mothreads.v1.PoolStatus.queue_wait_p99:type_name -> google.protobuf.Duration
+	18, // 23: mothreads.v1.PoolStatus.queue_wait_max:type_name -> google.protobuf.Duration
+	18, // 24: mothreads.v1.CallStatus.latency_p50:type_name -> google.protobuf.Duration
+	18, // 25: mothreads.v1.CallStatus.latency_p90:type_name -> google.protobuf.Duration
+	18, // 26: mothreads.v1.CallStatus.latency_p99:type_name -> google.protobuf.Duration
+	3,  // 27: mothreads.v1.Mothreads.Exec:input_type -> mothreads.v1.ExecRequest
+	4,  // 28: mothreads.v1.Mothreads.Attach:input_type -> mothreads.v1.AttachRequest
+	9,  // 29: mothreads.v1.Mothreads.Run:input_type -> mothreads.v1.RunRequest
+	11, // 30: mothreads.v1.Mothreads.Status:input_type -> mothreads.v1.StatusRequest
+	16, // 31: mothreads.v1.Mothreads.Shutdown:input_type -> mothreads.v1.ShutdownRequest
+	6,  // 32: mothreads.v1.Mothreads.Exec:output_type -> mothreads.v1.ExecEvent
+	6,  // 33: mothreads.v1.Mothreads.Attach:output_type -> mothreads.v1.ExecEvent
+	10, // 34: mothreads.v1.Mothreads.Run:output_type -> mothreads.v1.RunResponse
+	12, // 35: mothreads.v1.Mothreads.Status:output_type -> mothreads.v1.StatusResponse
+	17, // 36: mothreads.v1.Mothreads.Shutdown:output_type -> mothreads.v1.ShutdownResponse
+	32, // [32:37] is the sub-list for method output_type
+	27, // [27:32] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_mothreads_v1_mothreads_proto_init() }
@@ -1668,7 +1752,7 @@ func file_mothreads_v1_mothreads_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mothreads_v1_mothreads_proto_rawDesc), len(file_mothreads_v1_mothreads_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

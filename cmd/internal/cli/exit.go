@@ -1,12 +1,5 @@
 package cli
 
-import (
-	"fmt"
-	"path/filepath"
-
-	"github.com/mothreads/mothreads/client"
-)
-
 // Exit statuses of mothreads, as DESIGN.md's External interface fixes them
 // (and 127, as env(1) and shells use it).
 const (
@@ -21,18 +14,3 @@ const (
 	// interrupted by signal N and cancelled the call).
 	ExitSignal = 128
 )
-
-// SocketPath returns the socket to use: flag when not empty, else
-// client.DefaultSocketPath ($MOTHREADS_SOCKET, $XDG_RUNTIME_DIR/mothreads/
-// mothreads.sock, /tmp/mothreads-<uid>/mothreads.sock), made absolute.
-func SocketPath(flag string) (string, error) {
-	p := flag
-	if p == "" {
-		p = client.DefaultSocketPath()
-	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return "", fmt.Errorf("socket %q: %w", p, err)
-	}
-	return abs, nil
-}

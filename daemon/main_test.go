@@ -13,6 +13,7 @@ import (
 	"github.com/mothreads/mothreads/client"
 	"github.com/mothreads/mothreads/daemon"
 	"github.com/mothreads/mothreads/internal/proctest"
+	"github.com/mothreads/mothreads/pool"
 	pb "github.com/mothreads/mothreads/proto/mothreads/v1"
 	"github.com/mothreads/mothreads/threads"
 	"go.uber.org/goleak"
@@ -27,6 +28,7 @@ import (
 // clients in its cleanup. In helper mode it is the other-uid client of
 // TestPeerCredentialsRefuseOtherUsers instead.
 func TestMain(m *testing.M) {
+	pool.Launch()
 	if sock := os.Getenv(helperEnv); sock != "" {
 		os.Exit(runHelper(sock))
 	}
@@ -69,6 +71,9 @@ func serveDaemon(t testing.TB, cfg daemon.Config) *testDaemon {
 	}
 	if cfg.Pool.QueueTimeout == 0 {
 		cfg.Pool.QueueTimeout = time.Minute
+	}
+	if cfg.Pool.Launcher == "" {
+		cfg.Pool.Launcher, _ = os.Executable()
 	}
 	if cfg.Pool.KillGrace == 0 {
 		cfg.Pool.KillGrace = time.Second

@@ -19,7 +19,7 @@ func sessionShells(d *daemon) map[int][]int {
 	out := map[int][]int{}
 	all := descendants(d.pid())
 	for _, pid := range all {
-		if parentOf(pid) == d.pid() && strings.Contains(proctest.Cmdline(pid), "mothreads session program") {
+		if parentOf(pid) == d.pid() && strings.HasPrefix(proctest.Cmdline(pid), "mothreads-session-") {
 			out[pid] = nil
 		}
 	}

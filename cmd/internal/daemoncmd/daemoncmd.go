@@ -95,6 +95,9 @@ usage error, 3 when another daemon already serves on the socket.`,
 // whoever read its log went away. A caught signal is reset to its default
 // in the processes the daemon starts, so commands still get SIGPIPE.
 //
+// The daemon is made undumpable (see undumpable), and its sessions start
+// through this binary as their launcher (it calls pool.Launch in main).
+//
 // Every descriptor the daemon inherited above 2 (a caller's pipe, a
 // harness's fd 3; socket-activated listeners too, which the daemon takes
 // for itself) is marked close-on-exec first, so that no session and no
@@ -103,6 +106,16 @@ usage error, 3 when another daemon already serves on the socket.`,
 func serve(cfg daemon.Config, log *slog.Logger) error {
 	if err := cloexec.From(3); err != nil {
 		log.Warn("could not mark inherited descriptors close-on-exec: sessions may inherit them", "err", err)
+	}
+	if err := undumpable(); err != nil {
+		log.Warn("could not make the daemon undumpable: commands may reach its descriptors through /proc", "err", err)
+	}
+	if cfg.Pool.Launcher == "" {
+		// This binary calls pool.Launch first thing: sessions start
+		// through it (see pool.Config.Launcher).
+		if exe, err := os.Executable(); err == nil {
+			cfg.Pool.Launcher = exe
+		}
 	}
 	pipes := make(chan os.Signal, 1)
 	signal.Notify(pipes, syscall.SIGPIPE)

@@ -88,6 +88,10 @@ type Result struct {
 	// TimedOut and Cancelled say that the pool killed the command, and why.
 	TimedOut  bool
 	Cancelled bool
+	// Interrupted says that a sticky session's command was interrupted
+	// (^C on its terminal) and the rest of its script skipped, and that
+	// the session and its state remain.
+	Interrupted bool
 	// SessionLost says the call ended without a status: the session's shell
 	// died under it (the command killed it, or it was killed).
 	SessionLost bool

@@ -99,3 +99,25 @@ func Parent(pid int) (int, bool) {
 	p, err := strconv.Atoi(string(f[1]))
 	return p, err == nil
 }
+
+// ForegroundGroup returns the foreground process group of pid's
+// controlling terminal (the tpgid field of /proc/PID/stat), or -1.
+func ForegroundGroup(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return -1
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 6 {
+		return -1
+	}
+	g, err := strconv.Atoi(string(f[5]))
+	if err != nil {
+		return -1
+	}
+	return g
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os/exec"
 	"syscall"
+	"time"
 
 	"github.com/mothreads/mothreads/pool/internal/driver"
 	"github.com/mothreads/mothreads/pool/internal/proc"
@@ -22,7 +23,8 @@ type stickyCalls struct {
 	fenced      signals.Signal // its fence report came: the shell reads on
 	status      int
 	failed      string
-	interrupted bool // the line was discarded (an interrupt)
+	interrupted bool       // the line was discarded (an interrupt)
+	stdin       *openInput // the call's open stdin (OpenStdin), for Input
 }
 
 // route applies a sticky report for the call in progress; a report for any
@@ -91,7 +93,7 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 		return nil, err
 	}
 	defer sl.close()
-	j := &job{sticky: true, fifoPrefix: sl.prefix, stdin: req.Stdin != nil, dir: dir}
+	j := &job{sticky: true, fifoPrefix: sl.prefix, stdin: req.Stdin != nil || req.OpenStdin, dir: dir}
 	j.set = driver.Environ(driver.EnvMap(req.Env))
 	if len(req.Argv) > 0 {
 		j.script = argvScript(req.Argv)
@@ -122,10 +124,16 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	}
 	in := sl.i
 	sl.i = nil
-	if req.Stdin != nil {
+	switch {
+	case req.Stdin != nil:
 		in := newInput(in, nil, req.Stdin)
 		defer in.close()
-	} else {
+	case req.OpenStdin:
+		s.mu.Lock()
+		st.stdin = &openInput{f: in}
+		s.mu.Unlock()
+		defer in.Close()
+	default:
 		in.Close()
 	}
 	out := proc.NewOutputs([]io.ReadCloser{sl.o, sl.e}, []io.Writer{req.Stdout, req.Stderr})
@@ -137,7 +145,7 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	var stuck signals.Signal
 	esc := &escalation{s: s, c: c, stuck: &stuck}
 	defer esc.release()
-	sup := &driver.Supervisor{Call: c, Kill: esc.kill, Deliver: s.deliver}
+	sup := &driver.Supervisor{Call: c, Kill: esc.kill, Deliver: func(sig syscall.Signal) { s.deliver(c, sig) }}
 	sup.Wait(&st.done, &s.gone, &stuck)
 	lost := false
 	if !st.done.Fired() && !s.gone.Fired() {
@@ -194,7 +202,7 @@ type escalation struct {
 
 func (e *escalation) kill(sig syscall.Signal) {
 	if sig != syscall.SIGKILL {
-		e.s.interrupt()
+		e.s.interrupt(e.c, &e.s.sticky.done)
 		return
 	}
 	e.s.signalForeground(syscall.SIGTERM)
@@ -216,10 +224,37 @@ func (e *escalation) release() {
 	}
 }
 
-// interrupt types ^C on the shell's terminal: the line discipline sends
-// SIGINT to the foreground job, whichever it is.
-func (s *Shell) interrupt() {
-	s.tty.Write([]byte{3})
+// interrupt interrupts the command in progress as ^C on a terminal does:
+// SIGINT to the terminal's foreground job, upon which bash discards the
+// rest of the command line. While the shell itself is in the foreground
+// (between commands, or running builtins) there is no job to interrupt:
+// interrupt keeps trying until one runs, the call ends, or its grace has
+// passed (a loop of builtins is then the escalation's to end).
+func (s *Shell) interrupt(c *driver.Call, done *signals.Signal) {
+	sid := s.PID()
+	if pg := proc.ForegroundGroup(sid); pg > 1 && pg != sid && proc.SignalGroup(pg, syscall.SIGINT) {
+		return
+	}
+	go func() {
+		limit, release := c.Timers.Till(c.Grace)
+		defer release()
+		for {
+			if pg := proc.ForegroundGroup(sid); pg > 1 && pg != sid && proc.SignalGroup(pg, syscall.SIGINT) {
+				return
+			}
+			tick, stop := c.Timers.Till(10 * time.Millisecond)
+			select {
+			case <-tick.Done():
+			case <-limit.Done():
+			case <-done.Done():
+			case <-s.gone.Done():
+			}
+			stop()
+			if limit.Fired() || done.Fired() || s.gone.Fired() {
+				return
+			}
+		}
+	}()
 }
 
 // signalForeground sends sig to the foreground job of the shell's terminal
@@ -235,11 +270,11 @@ func (s *Shell) signalForeground(sig syscall.Signal) {
 	}
 }
 
-// deliver passes a caller's signal to the running command: SIGINT as ^C,
-// anything else to the foreground job.
-func (s *Shell) deliver(sig syscall.Signal) {
+// deliver passes a caller's signal to the running command: SIGINT as an
+// interrupt (see interrupt), anything else to the foreground job.
+func (s *Shell) deliver(c *driver.Call, sig syscall.Signal) {
 	if sig == syscall.SIGINT {
-		s.interrupt()
+		s.interrupt(c, &s.sticky.done)
 		return
 	}
 	s.signalForeground(sig)

@@ -21,8 +21,8 @@ __mt_rd() {
 __mt_kids=()
 
 # __mt_fwd SIG passes a signal sent to the session's shell ($$ of every call)
-# on to the process running the current call, as if $$ had named it. A child
-# that is still idle ignores it (see __mt_child).
+# on to the process running the current call, as if $$ had named it (a
+# child that is still idle gets it too, and the pool replaces it).
 __mt_fwd() {
   while (( ${#__mt_kids[@]} )); do
     if \builtin kill -0 "${__mt_kids[0]}" 2>/dev/null; then
@@ -32,7 +32,7 @@ __mt_fwd() {
     __mt_kids=("${__mt_kids[@]:1}")
   done
 }
-__mt_sigs='HUP INT QUIT USR1 USR2 PIPE ALRM TERM TSTP TTIN TTOU XCPU XFSZ VTALRM PROF WINCH'
+__mt_sigs='HUP INT QUIT USR1 USR2 ALRM TERM'
 for __mt_v in $__mt_sigs; do
   \builtin trap "__mt_fwd $__mt_v" "$__mt_v"
 done
@@ -75,16 +75,21 @@ __mt_next() {
 # and functions.
 __mt_child() {
   \builtin set +m
-  \builtin trap '' $__mt_sigs
-  \command exec 0<"$__mt_t.i" 1>"$__mt_t.o" 2>"$__mt_t.e" || {
+  \builtin trap - $__mt_sigs
+  \command exec 0<"$__mt_t.i" 1>"$__mt_t.o" 2>"$__mt_t.e" 3>"$__mt_t.r" || {
     \builtin printf 'F %s\n' "$__mt_k" >&4
     return 1
   }
+  # Warm-up: the same code paths a call takes, to no effect, so that the
+  # copy-on-write faults of a fresh fork happen now rather than on the
+  # caller's time.
+  { \builtin cd -- "$PWD"; __mt_w=1; \builtin export __mt_w; \builtin unset -v __mt_w
+    \builtin shopt -q extglob; \builtin eval "__mt_w() { :
+}"; \builtin unset -f __mt_w; \builtin printf -v __mt_w '%s' warm; \builtin unset -v __mt_w; } 2>/dev/null
   \builtin printf 'r %s %s\n' "$__mt_k" "$BASHPID" >&4
   \command exec 4>&-
   __mt_rd() { IFS= read -r -N 8 __mt_n && IFS= read -r -N "$((10#$__mt_n))" "$1"; }
   __mt_rd __mt_j || return 1
-  \builtin trap - $__mt_sigs
   \builtin eval "$__mt_j"
   \builtin unset -v __mt_j __mt_n __mt_k __mt_t __mt_v __mt_kids __mt_sigs __mt_dir __mt_rc __mt_mode
   \builtin unset -f __mt_rd __mt_fwd __mt_next __mt_child __mt_done __mt_forked __mt_call __mt_fence

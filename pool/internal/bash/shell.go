@@ -66,7 +66,10 @@ type Shell struct {
 	next    int           // the slot of the next call
 	forked  int           // the last slot announced
 	running int           // the pid of the call in progress, or 0
-	sticky  stickyCalls
+	exiting map[int]bool  // children of calls that ended early, still exiting
+	// spareKick wakes the spares thread (keepSpares).
+	spareKick chan struct{}
+	sticky    stickyCalls
 	// Sticky: the output streams that background jobs still hold after
 	// their calls ended, and the log they go to.
 	detached []*proc.Outputs
@@ -83,7 +86,7 @@ func Start(spec *driver.Spec) (*Shell, error) {
 	}
 	s := &Shell{
 		spec: spec, name: spec.Name, log: spec.Log, dir: dir,
-		slots: map[int]*slot{}, next: 1,
+		slots: map[int]*slot{}, next: 1, spareKick: make(chan struct{}, 1), exiting: map[int]bool{},
 		exact: spec.ExactStatus, tree: spec.Launcher != "",
 	}
 	if err := s.launch(); err != nil {
@@ -103,6 +106,7 @@ func Start(spec *driver.Spec) (*Shell, error) {
 			s.Close(0)
 			return nil, err
 		}
+		threads.Go(spec.Thread, "spares", s.keepSpares)
 	}
 	return s, nil
 }
@@ -400,11 +404,29 @@ func (s *Shell) forkAhead() error {
 	return s.send(msg)
 }
 
-// forkAheadAsync is forkAhead for a call's path: a failure retires the
-// session (the call itself has its child already).
-func (s *Shell) forkAheadAsync() {
-	if err := s.forkAhead(); err != nil {
-		s.violation(err.Error())
+// kickSpares asks the session's spares thread to fork ahead (see
+// keepSpares): a call's path only kicks it.
+func (s *Shell) kickSpares() {
+	select {
+	case s.spareKick <- struct{}{}:
+	default:
+	}
+}
+
+// keepSpares is the session's "spares" thread: it keeps children forked for
+// the next two calls, off the callers' path. A failure retires the session.
+func (s *Shell) keepSpares(t *threads.Thread) error {
+	for {
+		select {
+		case <-s.spareKick:
+		case <-s.gone.Done():
+			return nil
+		case <-t.PleaseStop().Done():
+			return nil
+		}
+		if err := s.forkAhead(); err != nil {
+			s.violation(err.Error())
+		}
 	}
 }
 

@@ -34,6 +34,26 @@ func Children(pid int) []int {
 	return out
 }
 
+// ChildrenOf1 returns the children of a process that has one thread (a
+// shell), with one read.
+func ChildrenOf1(pid int) []int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
+	if err != nil {
+		return nil
+	}
+	return parsePids(b)
+}
+
+func parsePids(b []byte) []int {
+	var out []int
+	for _, f := range bytes.Fields(b) {
+		if n, err := strconv.Atoi(string(f)); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // Descendants returns every process below the given roots (not the roots
 // themselves), parents before their children.
 func Descendants(roots ...int) []int {

@@ -4,6 +4,7 @@ package pool
 
 import (
 	"fmt"
+	"github.com/mothreads/mothreads/pool/internal/proc"
 
 	"github.com/mothreads/mothreads/pool/internal/bash"
 	"github.com/mothreads/mothreads/pool/internal/driver"
@@ -29,4 +30,10 @@ func newShell(kind driverKind, spec *driver.Spec) (driver.Shell, error) {
 		return posix.New(spec)
 	}
 	return bash.Start(spec)
+}
+
+// exactStatus says whether the kernel keeps the exit status of any process
+// in its pidfd (see driver.Spec.ExactStatus).
+func exactStatus(kind driverKind, sp *proc.Spawner) bool {
+	return kind == kindBash && proc.HasPidfdExit(sp.Start)
 }

@@ -4,6 +4,7 @@ package bash
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -415,7 +416,10 @@ type childReports struct {
 	done   chan struct{}  // the reader is done
 }
 
-// readChildReports starts reading f (the reader owns it).
+// readChildReports starts reading f (the reader owns it). It reads to the
+// end of the FIFO whatever comes, so that nothing written there can block
+// or kill the child; "ended" counts only if what followed the set-up report
+// is exactly one well-formed end report.
 func readChildReports(f *os.File) *childReports {
 	rep := &childReports{done: make(chan struct{})}
 	go func() {
@@ -423,35 +427,46 @@ func readChildReports(f *os.File) *childReports {
 		defer f.Close()
 		br := bufio.NewReaderSize(f, 512)
 		line, err := br.ReadString('\n')
-		if err != nil {
-			return
-		}
 		switch {
+		case err != nil:
 		case line == "s\n":
+			rep.setup.Go()
+			rep.readEnd(br)
 		case strings.HasPrefix(line, "f "):
 			rep.failed = strings.TrimSpace(line[2:])
 			rep.setup.Go()
-			return
-		default:
-			return
 		}
-		rep.setup.Go()
-		trap, err := br.ReadString(0)
-		if err != nil {
-			return
-		}
-		st, err := br.ReadString('\n')
-		if err != nil {
-			return
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(st))
-		if err != nil || n < 0 || n > 255 {
-			return
-		}
-		rep.trap, rep.status = strings.TrimSuffix(trap, "\x00"), n
-		rep.ended.Go()
+		io.Copy(io.Discard, br)
 	}()
 	return rep
+}
+
+// readEnd reads the end report: `trap -p EXIT` (no NUL in it), NUL, the
+// status and a newline, with nothing before it but a trap's text.
+func (rep *childReports) readEnd(br *bufio.Reader) {
+	const most = 64 << 10
+	var b []byte
+	for len(b) < most {
+		chunk, err := br.ReadSlice('\n')
+		b = append(b, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		trap, st, ok := bytes.Cut(b, []byte{0})
+		if !ok {
+			continue // a trap's text of several lines
+		}
+		n, err := strconv.Atoi(string(bytes.TrimSuffix(st, []byte("\n"))))
+		if err != nil || n < 0 || n > 255 || bytes.IndexByte(st, 0) >= 0 {
+			return
+		}
+		rep.trap, rep.status = string(trap), n
+		rep.ended.Go()
+		return
+	}
 }
 
 // wait waits for the reader to end (the child has exited, or its FIFO was

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mothreads/mothreads/pool"
 	pb "github.com/mothreads/mothreads/proto/mothreads/v1"
@@ -35,16 +36,19 @@ func toRequest(cmd *pb.Command, kind rpcKind) (*pool.Request, error) {
 	if f, num, ok := unknownField(cmd.ProtoReflect(), ""); ok {
 		return nil, invalid(orCommand(f), "unknown field number %d: this daemon does not know it (is it older than the client?)", num)
 	}
+	// The text fields are bytes on the wire (any byte but NUL is valid in
+	// arguments, scripts, paths and the environment); Go strings carry them
+	// as they are.
 	req := &pool.Request{
-		Argv:    cmd.GetArgv(),
-		Script:  cmd.GetScript(),
-		Dir:     cmd.GetCwd(),
-		BaseDir: cmd.GetBaseCwd(),
-		Env:     cmd.GetEnv(),
+		Argv:    strs(cmd.GetArgv()),
+		Script:  string(cmd.GetScript()),
+		Dir:     string(cmd.GetCwd()),
+		BaseDir: string(cmd.GetBaseCwd()),
+		Env:     strs(cmd.GetEnv()),
 		Session: cmd.GetSession(),
 	}
 	if be := cmd.GetBaseEnv(); be != nil {
-		req.BaseEnv, req.HasBaseEnv = be.GetVars(), true
+		req.BaseEnv, req.HasBaseEnv = strs(be.GetVars()), true
 		for i, kv := range req.BaseEnv {
 			if strings.IndexByte(kv, 0) >= 0 {
 				return nil, invalid(fmt.Sprintf("base_env.vars[%d]", i), "contains a NUL byte")
@@ -75,6 +79,18 @@ func toRequest(cmd *pb.Command, kind rpcKind) (*pool.Request, error) {
 		req.TTY = &size
 	}
 	return req, nil
+}
+
+// strs converts repeated bytes to strings; nil stays nil.
+func strs(b [][]byte) []string {
+	if b == nil {
+		return nil
+	}
+	s := make([]string, len(b))
+	for i, v := range b {
+		s[i] = string(v)
+	}
+	return s
 }
 
 // duration converts a proto duration; nil is zero.
@@ -144,7 +160,7 @@ func exited(r *pool.Result) *pb.Exited {
 		TimedOut:    r.TimedOut,
 		Cancelled:   r.Cancelled,
 		SessionLost: r.SessionLost,
-		Message:     r.Message,
+		Message:     validText(r.Message),
 		Session:     r.Session,
 		Pid:         int32(r.PID),
 		QueuedAt:    timestamp(r.Queued),
@@ -159,7 +175,7 @@ func lost(c *pool.Call, err error) *pb.Exited {
 	return &pb.Exited{
 		ExitCode:    -1,
 		SessionLost: true,
-		Message:     err.Error(),
+		Message:     validText(err.Error()),
 		Session:     c.Session(),
 		Pid:         int32(c.PID()),
 		QueuedAt:    timestamp(c.Queued()),
@@ -175,6 +191,26 @@ func started(c *pool.Call) *pb.ExecEvent {
 		QueuedAt:  timestamp(c.Queued()),
 		StartedAt: timestamp(c.Started()),
 	}}}
+}
+
+// validText is s with every byte that is not part of valid UTF-8 written
+// as \xNN: proto string fields (messages, error details) must be UTF-8,
+// and a message can quote a path or a name that is not.
+func validText(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 func timestamp(t time.Time) *timestamppb.Timestamp {

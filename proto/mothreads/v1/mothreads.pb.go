@@ -42,21 +42,27 @@ type Command struct {
 	// would resolve a command name (functions, builtins, then PATH) and the
 	// arguments are passed as they are, never re-split or expanded. Exactly one
 	// of argv and script must be set.
-	Argv []string `protobuf:"bytes,1,rep,name=argv,proto3" json:"argv,omitempty"`
+	//
+	// argv, script, cwd, base_cwd, env and base_env carry bytes, not UTF-8
+	// text: on Linux arguments, shell source, paths and environment entries
+	// are byte strings, and a call gets exactly the bytes a spawned command
+	// would get (only NUL is refused). They are wire compatible with the
+	// `string` fields of earlier versions.
+	Argv [][]byte `protobuf:"bytes,1,rep,name=argv,proto3" json:"argv,omitempty"`
 	// script is shell source text run by the session's shell.
-	Script string `protobuf:"bytes,2,opt,name=script,proto3" json:"script,omitempty"`
+	Script []byte `protobuf:"bytes,2,opt,name=script,proto3" json:"script,omitempty"`
 	// cwd is the working directory asked for explicitly. A directory that does
 	// not exist is an error (NOT_FOUND, field "cwd"). Relative paths are
 	// relative to the session's directory.
-	Cwd string `protobuf:"bytes,3,opt,name=cwd,proto3" json:"cwd,omitempty"`
+	Cwd []byte `protobuf:"bytes,3,opt,name=cwd,proto3" json:"cwd,omitempty"`
 	// base_cwd is the caller's working directory, used when cwd is empty (the
 	// CLI and the client's Cmd send it, as a locally run command would start
 	// there). Empty means the session's own directory. For a sticky session,
 	// cwd applies to every call that sets it and base_cwd only when the
 	// session is created.
-	BaseCwd string `protobuf:"bytes,11,opt,name=base_cwd,json=baseCwd,proto3" json:"base_cwd,omitempty"`
+	BaseCwd []byte `protobuf:"bytes,11,opt,name=base_cwd,json=baseCwd,proto3" json:"base_cwd,omitempty"`
 	// env holds KEY=VALUE entries set for this call, over everything else.
-	Env []string `protobuf:"bytes,4,rep,name=env,proto3" json:"env,omitempty"`
+	Env [][]byte `protobuf:"bytes,4,rep,name=env,proto3" json:"env,omitempty"`
 	// base_env, when present, is the environment the call starts from (the
 	// caller's own environment, as os/exec would pass it) instead of the
 	// environment the session's shell was started with. Changes that the
@@ -114,35 +120,35 @@ func (*Command) Descriptor() ([]byte, []int) {
 	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *Command) GetArgv() []string {
+func (x *Command) GetArgv() [][]byte {
 	if x != nil {
 		return x.Argv
 	}
 	return nil
 }
 
-func (x *Command) GetScript() string {
+func (x *Command) GetScript() []byte {
 	if x != nil {
 		return x.Script
 	}
-	return ""
+	return nil
 }
 
-func (x *Command) GetCwd() string {
+func (x *Command) GetCwd() []byte {
 	if x != nil {
 		return x.Cwd
 	}
-	return ""
+	return nil
 }
 
-func (x *Command) GetBaseCwd() string {
+func (x *Command) GetBaseCwd() []byte {
 	if x != nil {
 		return x.BaseCwd
 	}
-	return ""
+	return nil
 }
 
-func (x *Command) GetEnv() []string {
+func (x *Command) GetEnv() [][]byte {
 	if x != nil {
 		return x.Env
 	}
@@ -192,8 +198,9 @@ func (x *Command) GetTty() *WindowSize {
 }
 
 type BaseEnv struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Vars          []string               `protobuf:"bytes,1,rep,name=vars,proto3" json:"vars,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// vars are KEY=VALUE entries, as bytes (see Command.argv).
+	Vars          [][]byte `protobuf:"bytes,1,rep,name=vars,proto3" json:"vars,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -228,7 +235,7 @@ func (*BaseEnv) Descriptor() ([]byte, []int) {
 	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *BaseEnv) GetVars() []string {
+func (x *BaseEnv) GetVars() [][]byte {
 	if x != nil {
 		return x.Vars
 	}
@@ -1441,11 +1448,11 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\n" +
 	"\x1cmothreads/v1/mothreads.proto\x12\fmothreads.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x02\n" +
 	"\aCommand\x12\x12\n" +
-	"\x04argv\x18\x01 \x03(\tR\x04argv\x12\x16\n" +
-	"\x06script\x18\x02 \x01(\tR\x06script\x12\x10\n" +
-	"\x03cwd\x18\x03 \x01(\tR\x03cwd\x12\x19\n" +
-	"\bbase_cwd\x18\v \x01(\tR\abaseCwd\x12\x10\n" +
-	"\x03env\x18\x04 \x03(\tR\x03env\x120\n" +
+	"\x04argv\x18\x01 \x03(\fR\x04argv\x12\x16\n" +
+	"\x06script\x18\x02 \x01(\fR\x06script\x12\x10\n" +
+	"\x03cwd\x18\x03 \x01(\fR\x03cwd\x12\x19\n" +
+	"\bbase_cwd\x18\v \x01(\fR\abaseCwd\x12\x10\n" +
+	"\x03env\x18\x04 \x03(\fR\x03env\x120\n" +
 	"\bbase_env\x18\x05 \x01(\v2\x15.mothreads.v1.BaseEnvR\abaseEnv\x12\x1d\n" +
 	"\n" +
 	"stdin_data\x18\x06 \x01(\fR\tstdinData\x123\n" +
@@ -1456,7 +1463,7 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\x03tty\x18\n" +
 	" \x01(\v2\x18.mothreads.v1.WindowSizeR\x03tty\"\x1d\n" +
 	"\aBaseEnv\x12\x12\n" +
-	"\x04vars\x18\x01 \x03(\tR\x04vars\"4\n" +
+	"\x04vars\x18\x01 \x03(\fR\x04vars\"4\n" +
 	"\n" +
 	"WindowSize\x12\x12\n" +
 	"\x04rows\x18\x01 \x01(\rR\x04rows\x12\x12\n" +

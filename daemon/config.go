@@ -53,6 +53,14 @@ type Config struct {
 	// raise its own limit too.
 	RunOutputLimit int64
 
+	// MaxBuffered is the daemon-wide ceiling, in bytes, on what it holds for
+	// callers beyond the streams' flow control: Run output buffers and
+	// responses a client has not read yet, and queued stdin_data. A call
+	// that would go over it, or over a quarter of it for one connection, is
+	// refused with ResourceExhausted (see budget.go). Zero means
+	// DefaultMaxBuffered.
+	MaxBuffered int64
+
 	// MaxRequestBytes is the largest request message the daemon accepts
 	// (gRPC's receive limit; larger ones fail with ResourceExhausted).
 	// Zero means DefaultMaxRequestBytes.
@@ -71,6 +79,7 @@ type Config struct {
 const (
 	DefaultRunOutputLimit  = 16 << 20
 	DefaultMaxRequestBytes = 8 << 20
+	DefaultMaxBuffered     = 256 << 20
 )
 
 // DefaultSocketPath is the daemon's socket when Config.Socket is empty:
@@ -106,6 +115,8 @@ func (c Config) normalized() (Config, error) {
 		return c, fmt.Errorf("daemon config run_output_limit: negative value %d", c.RunOutputLimit)
 	case c.MaxRequestBytes < 0:
 		return c, fmt.Errorf("daemon config max_request_bytes: negative value %d", c.MaxRequestBytes)
+	case c.MaxBuffered < 0:
+		return c, fmt.Errorf("daemon config max_buffered: negative value %d", c.MaxBuffered)
 	case c.Pool.DrainTimeout < 0 || c.Pool.KillGrace < 0:
 		return c, errors.New("daemon config: negative pool drain timeout or kill grace")
 	}
@@ -122,6 +133,9 @@ func (c Config) normalized() (Config, error) {
 	}
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if c.MaxBuffered == 0 {
+		c.MaxBuffered = DefaultMaxBuffered
 	}
 	if c.Listen == "" {
 		if c.TLSCert != "" || c.TLSKey != "" || c.TLSClientCA != "" || c.TokenFile != "" {

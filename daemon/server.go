@@ -31,12 +31,13 @@ func (d *daemon) newServer() *grpc.Server {
 	if d.access.tls != nil {
 		creds.tls = credentials.NewTLS(d.access.tls)
 	}
-	s := grpc.NewServer(
-		grpc.Creds(creds),
+	opts := []grpc.ServerOption{
+		grpc.Creds(trackedCreds{TransportCredentials: creds, b: &d.budget}), // counts what each connection writes (budget.go)
 		grpc.MaxRecvMsgSize(d.cfg.MaxRequestBytes),
 		grpc.ChainUnaryInterceptor(d.unaryInterceptor),
 		grpc.ChainStreamInterceptor(d.streamInterceptor),
-	)
+	}
+	s := grpc.NewServer(append(opts, callPathOptions()...)...)
 	pb.RegisterMothreadsServer(s, d)
 	d.health = health.NewServer()
 	healthpb.RegisterHealthServer(s, d.health)

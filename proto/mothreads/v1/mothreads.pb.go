@@ -35,6 +35,56 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// OutputStream names one of a command's output streams.
+type OutputStream int32
+
+const (
+	OutputStream_OUTPUT_STREAM_UNSPECIFIED OutputStream = 0
+	OutputStream_OUTPUT_STREAM_STDOUT      OutputStream = 1
+	OutputStream_OUTPUT_STREAM_STDERR      OutputStream = 2
+)
+
+// Enum value maps for OutputStream.
+var (
+	OutputStream_name = map[int32]string{
+		0: "OUTPUT_STREAM_UNSPECIFIED",
+		1: "OUTPUT_STREAM_STDOUT",
+		2: "OUTPUT_STREAM_STDERR",
+	}
+	OutputStream_value = map[string]int32{
+		"OUTPUT_STREAM_UNSPECIFIED": 0,
+		"OUTPUT_STREAM_STDOUT":      1,
+		"OUTPUT_STREAM_STDERR":      2,
+	}
+)
+
+func (x OutputStream) Enum() *OutputStream {
+	p := new(OutputStream)
+	*p = x
+	return p
+}
+
+func (x OutputStream) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OutputStream) Descriptor() protoreflect.EnumDescriptor {
+	return file_mothreads_v1_mothreads_proto_enumTypes[0].Descriptor()
+}
+
+func (OutputStream) Type() protoreflect.EnumType {
+	return &file_mothreads_v1_mothreads_proto_enumTypes[0]
+}
+
+func (x OutputStream) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OutputStream.Descriptor instead.
+func (OutputStream) EnumDescriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{0}
+}
+
 // Command is what to run and how.
 type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -347,7 +397,14 @@ type AttachRequest struct {
 	//	*AttachRequest_CloseStdin
 	//	*AttachRequest_Resize
 	//	*AttachRequest_Signal
-	Msg           isAttachRequest_Msg `protobuf_oneof:"msg"`
+	//	*AttachRequest_CloseOutput
+	Msg isAttachRequest_Msg `protobuf_oneof:"msg"`
+	// no_stdin, set on the start message only, says that the client will
+	// send no stdin: the command's stdin is /dev/null, as on Exec, and the
+	// stream carries only signals, resizes and close_output (a stdin message
+	// is then refused; close_stdin is accepted and does nothing). It spares
+	// the daemon a stdin pipe and the client a close_stdin message.
+	NoStdin       bool `protobuf:"varint,7,opt,name=no_stdin,json=noStdin,proto3" json:"no_stdin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -434,6 +491,22 @@ func (x *AttachRequest) GetSignal() int32 {
 	return 0
 }
 
+func (x *AttachRequest) GetCloseOutput() OutputStream {
+	if x != nil {
+		if x, ok := x.Msg.(*AttachRequest_CloseOutput); ok {
+			return x.CloseOutput
+		}
+	}
+	return OutputStream_OUTPUT_STREAM_UNSPECIFIED
+}
+
+func (x *AttachRequest) GetNoStdin() bool {
+	if x != nil {
+		return x.NoStdin
+	}
+	return false
+}
+
 type isAttachRequest_Msg interface {
 	isAttachRequest_Msg()
 }
@@ -464,6 +537,17 @@ type AttachRequest_Signal struct {
 	Signal int32 `protobuf:"varint,5,opt,name=signal,proto3,oneof"`
 }
 
+type AttachRequest_CloseOutput struct {
+	// close_output says that the client no longer wants one of the
+	// command's output streams, as when the reader of its own stdout has
+	// gone (EPIPE): the daemon stops delivering that stream and stops
+	// reading the command's end of it, so that the command's next write to
+	// it fails (EPIPE, or death by SIGPIPE) as a write to the closed pipe
+	// itself would. Output of that stream still in flight is dropped; the
+	// other stream and Exited are unaffected.
+	CloseOutput OutputStream `protobuf:"varint,6,opt,name=close_output,json=closeOutput,proto3,enum=mothreads.v1.OutputStream,oneof"`
+}
+
 func (*AttachRequest_Start) isAttachRequest_Msg() {}
 
 func (*AttachRequest_Stdin) isAttachRequest_Msg() {}
@@ -473,6 +557,8 @@ func (*AttachRequest_CloseStdin) isAttachRequest_Msg() {}
 func (*AttachRequest_Resize) isAttachRequest_Msg() {}
 
 func (*AttachRequest_Signal) isAttachRequest_Msg() {}
+
+func (*AttachRequest_CloseOutput) isAttachRequest_Msg() {}
 
 type CloseStdin struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1004,9 +1090,10 @@ type StatusResponse struct {
 	Pid       int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
 	StartedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	// serving is false while the daemon drains.
-	Serving       bool        `protobuf:"varint,4,opt,name=serving,proto3" json:"serving,omitempty"`
-	Pool          *PoolStatus `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
-	Calls         *CallStatus `protobuf:"bytes,6,opt,name=calls,proto3" json:"calls,omitempty"`
+	Serving       bool          `protobuf:"varint,4,opt,name=serving,proto3" json:"serving,omitempty"`
+	Pool          *PoolStatus   `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
+	Calls         *CallStatus   `protobuf:"bytes,6,opt,name=calls,proto3" json:"calls,omitempty"`
+	Buffers       *BufferStatus `protobuf:"bytes,7,opt,name=buffers,proto3" json:"buffers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1083,6 +1170,84 @@ func (x *StatusResponse) GetCalls() *CallStatus {
 	return nil
 }
 
+func (x *StatusResponse) GetBuffers() *BufferStatus {
+	if x != nil {
+		return x.Buffers
+	}
+	return nil
+}
+
+// BufferStatus is the daemon's memory budget for what it holds for callers
+// beyond the streams' flow control: Run output and responses not yet
+// written to their client, queued stdin_data (mothreadsd --max-buffered).
+type BufferStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	HeldBytes     int64                  `protobuf:"varint,1,opt,name=held_bytes,json=heldBytes,proto3" json:"held_bytes,omitempty"`    // held now
+	PeakBytes     int64                  `protobuf:"varint,2,opt,name=peak_bytes,json=peakBytes,proto3" json:"peak_bytes,omitempty"`    // most held at once since start
+	LimitBytes    int64                  `protobuf:"varint,3,opt,name=limit_bytes,json=limitBytes,proto3" json:"limit_bytes,omitempty"` // the ceiling
+	Refused       int64                  `protobuf:"varint,4,opt,name=refused,proto3" json:"refused,omitempty"`                         // calls refused because the budget was spent
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BufferStatus) Reset() {
+	*x = BufferStatus{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BufferStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BufferStatus) ProtoMessage() {}
+
+func (x *BufferStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BufferStatus.ProtoReflect.Descriptor instead.
+func (*BufferStatus) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *BufferStatus) GetHeldBytes() int64 {
+	if x != nil {
+		return x.HeldBytes
+	}
+	return 0
+}
+
+func (x *BufferStatus) GetPeakBytes() int64 {
+	if x != nil {
+		return x.PeakBytes
+	}
+	return 0
+}
+
+func (x *BufferStatus) GetLimitBytes() int64 {
+	if x != nil {
+		return x.LimitBytes
+	}
+	return 0
+}
+
+func (x *BufferStatus) GetRefused() int64 {
+	if x != nil {
+		return x.Refused
+	}
+	return 0
+}
+
 type PoolStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Gauges.
@@ -1109,7 +1274,7 @@ type PoolStatus struct {
 
 func (x *PoolStatus) Reset() {
 	*x = PoolStatus{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[13]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1286,7 @@ func (x *PoolStatus) String() string {
 func (*PoolStatus) ProtoMessage() {}
 
 func (x *PoolStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[13]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1299,7 @@ func (x *PoolStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolStatus.ProtoReflect.Descriptor instead.
 func (*PoolStatus) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{13}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PoolStatus) GetSessionsIdle() int32 {
@@ -1255,7 +1420,7 @@ type CallStatus struct {
 
 func (x *CallStatus) Reset() {
 	*x = CallStatus{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1432,7 @@ func (x *CallStatus) String() string {
 func (*CallStatus) ProtoMessage() {}
 
 func (x *CallStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1280,7 +1445,7 @@ func (x *CallStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallStatus.ProtoReflect.Descriptor instead.
 func (*CallStatus) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{14}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CallStatus) GetStarted() int64 {
@@ -1371,7 +1536,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1548,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1561,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{15}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ShutdownRequest) GetSkipDrain() bool {
@@ -1414,7 +1579,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1591,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1604,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{16}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{17}
 }
 
 var File_mothreads_v1_mothreads_proto protoreflect.FileDescriptor
@@ -1469,14 +1634,16 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\x04rows\x18\x01 \x01(\rR\x04rows\x12\x12\n" +
 	"\x04cols\x18\x02 \x01(\rR\x04cols\">\n" +
 	"\vExecRequest\x12/\n" +
-	"\acommand\x18\x01 \x01(\v2\x15.mothreads.v1.CommandR\acommand\"\xe8\x01\n" +
+	"\acommand\x18\x01 \x01(\v2\x15.mothreads.v1.CommandR\acommand\"\xc4\x02\n" +
 	"\rAttachRequest\x12-\n" +
 	"\x05start\x18\x01 \x01(\v2\x15.mothreads.v1.CommandH\x00R\x05start\x12\x16\n" +
 	"\x05stdin\x18\x02 \x01(\fH\x00R\x05stdin\x12;\n" +
 	"\vclose_stdin\x18\x03 \x01(\v2\x18.mothreads.v1.CloseStdinH\x00R\n" +
 	"closeStdin\x122\n" +
 	"\x06resize\x18\x04 \x01(\v2\x18.mothreads.v1.WindowSizeH\x00R\x06resize\x12\x18\n" +
-	"\x06signal\x18\x05 \x01(\x05H\x00R\x06signalB\x05\n" +
+	"\x06signal\x18\x05 \x01(\x05H\x00R\x06signal\x12?\n" +
+	"\fclose_output\x18\x06 \x01(\x0e2\x1a.mothreads.v1.OutputStreamH\x00R\vcloseOutput\x12\x19\n" +
+	"\bno_stdin\x18\a \x01(\bR\anoStdinB\x05\n" +
 	"\x03msg\"\f\n" +
 	"\n" +
 	"CloseStdin\"\xab\x01\n" +
@@ -1519,7 +1686,7 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\x10stdout_truncated\x18\x03 \x01(\bR\x0fstdoutTruncated\x12)\n" +
 	"\x10stderr_truncated\x18\x04 \x01(\bR\x0fstderrTruncated\x12,\n" +
 	"\x06exited\x18\x05 \x01(\v2\x14.mothreads.v1.ExitedR\x06exited\"\x0f\n" +
-	"\rStatusRequest\"\xef\x01\n" +
+	"\rStatusRequest\"\xa5\x02\n" +
 	"\x0eStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x129\n" +
@@ -1527,7 +1694,16 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"started_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12\x18\n" +
 	"\aserving\x18\x04 \x01(\bR\aserving\x12,\n" +
 	"\x04pool\x18\x05 \x01(\v2\x18.mothreads.v1.PoolStatusR\x04pool\x12.\n" +
-	"\x05calls\x18\x06 \x01(\v2\x18.mothreads.v1.CallStatusR\x05calls\"\x8b\x05\n" +
+	"\x05calls\x18\x06 \x01(\v2\x18.mothreads.v1.CallStatusR\x05calls\x124\n" +
+	"\abuffers\x18\a \x01(\v2\x1a.mothreads.v1.BufferStatusR\abuffers\"\x87\x01\n" +
+	"\fBufferStatus\x12\x1d\n" +
+	"\n" +
+	"held_bytes\x18\x01 \x01(\x03R\theldBytes\x12\x1d\n" +
+	"\n" +
+	"peak_bytes\x18\x02 \x01(\x03R\tpeakBytes\x12\x1f\n" +
+	"\vlimit_bytes\x18\x03 \x01(\x03R\n" +
+	"limitBytes\x12\x18\n" +
+	"\arefused\x18\x04 \x01(\x03R\arefused\"\x8b\x05\n" +
 	"\n" +
 	"PoolStatus\x12#\n" +
 	"\rsessions_idle\x18\x01 \x01(\x05R\fsessionsIdle\x12#\n" +
@@ -1565,7 +1741,11 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\x0fShutdownRequest\x12\x1d\n" +
 	"\n" +
 	"skip_drain\x18\x01 \x01(\bR\tskipDrain\"\x12\n" +
-	"\x10ShutdownResponse2\xd9\x02\n" +
+	"\x10ShutdownResponse*a\n" +
+	"\fOutputStream\x12\x1d\n" +
+	"\x19OUTPUT_STREAM_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14OUTPUT_STREAM_STDOUT\x10\x01\x12\x18\n" +
+	"\x14OUTPUT_STREAM_STDERR\x10\x022\xd9\x02\n" +
 	"\tMothreads\x12<\n" +
 	"\x04Exec\x12\x19.mothreads.v1.ExecRequest\x1a\x17.mothreads.v1.ExecEvent0\x01\x12B\n" +
 	"\x06Attach\x12\x1b.mothreads.v1.AttachRequest\x1a\x17.mothreads.v1.ExecEvent(\x010\x01\x12:\n" +
@@ -1585,70 +1765,75 @@ func file_mothreads_v1_mothreads_proto_rawDescGZIP() []byte {
 	return file_mothreads_v1_mothreads_proto_rawDescData
 }
 
-var file_mothreads_v1_mothreads_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_mothreads_v1_mothreads_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_mothreads_v1_mothreads_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_mothreads_v1_mothreads_proto_goTypes = []any{
-	(*Command)(nil),               // 0: mothreads.v1.Command
-	(*BaseEnv)(nil),               // 1: mothreads.v1.BaseEnv
-	(*WindowSize)(nil),            // 2: mothreads.v1.WindowSize
-	(*ExecRequest)(nil),           // 3: mothreads.v1.ExecRequest
-	(*AttachRequest)(nil),         // 4: mothreads.v1.AttachRequest
-	(*CloseStdin)(nil),            // 5: mothreads.v1.CloseStdin
-	(*ExecEvent)(nil),             // 6: mothreads.v1.ExecEvent
-	(*Started)(nil),               // 7: mothreads.v1.Started
-	(*Exited)(nil),                // 8: mothreads.v1.Exited
-	(*RunRequest)(nil),            // 9: mothreads.v1.RunRequest
-	(*RunResponse)(nil),           // 10: mothreads.v1.RunResponse
-	(*StatusRequest)(nil),         // 11: mothreads.v1.StatusRequest
-	(*StatusResponse)(nil),        // 12: mothreads.v1.StatusResponse
-	(*PoolStatus)(nil),            // 13: mothreads.v1.PoolStatus
-	(*CallStatus)(nil),            // 14: mothreads.v1.CallStatus
-	(*ShutdownRequest)(nil),       // 15: mothreads.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),      // 16: mothreads.v1.ShutdownResponse
-	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(OutputStream)(0),             // 0: mothreads.v1.OutputStream
+	(*Command)(nil),               // 1: mothreads.v1.Command
+	(*BaseEnv)(nil),               // 2: mothreads.v1.BaseEnv
+	(*WindowSize)(nil),            // 3: mothreads.v1.WindowSize
+	(*ExecRequest)(nil),           // 4: mothreads.v1.ExecRequest
+	(*AttachRequest)(nil),         // 5: mothreads.v1.AttachRequest
+	(*CloseStdin)(nil),            // 6: mothreads.v1.CloseStdin
+	(*ExecEvent)(nil),             // 7: mothreads.v1.ExecEvent
+	(*Started)(nil),               // 8: mothreads.v1.Started
+	(*Exited)(nil),                // 9: mothreads.v1.Exited
+	(*RunRequest)(nil),            // 10: mothreads.v1.RunRequest
+	(*RunResponse)(nil),           // 11: mothreads.v1.RunResponse
+	(*StatusRequest)(nil),         // 12: mothreads.v1.StatusRequest
+	(*StatusResponse)(nil),        // 13: mothreads.v1.StatusResponse
+	(*BufferStatus)(nil),          // 14: mothreads.v1.BufferStatus
+	(*PoolStatus)(nil),            // 15: mothreads.v1.PoolStatus
+	(*CallStatus)(nil),            // 16: mothreads.v1.CallStatus
+	(*ShutdownRequest)(nil),       // 17: mothreads.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),      // 18: mothreads.v1.ShutdownResponse
+	(*durationpb.Duration)(nil),   // 19: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
 }
 var file_mothreads_v1_mothreads_proto_depIdxs = []int32{
-	1,  // 0: mothreads.v1.Command.base_env:type_name -> mothreads.v1.BaseEnv
-	17, // 1: mothreads.v1.Command.timeout:type_name -> google.protobuf.Duration
-	17, // 2: mothreads.v1.Command.kill_grace:type_name -> google.protobuf.Duration
-	2,  // 3: mothreads.v1.Command.tty:type_name -> mothreads.v1.WindowSize
-	0,  // 4: mothreads.v1.ExecRequest.command:type_name -> mothreads.v1.Command
-	0,  // 5: mothreads.v1.AttachRequest.start:type_name -> mothreads.v1.Command
-	5,  // 6: mothreads.v1.AttachRequest.close_stdin:type_name -> mothreads.v1.CloseStdin
-	2,  // 7: mothreads.v1.AttachRequest.resize:type_name -> mothreads.v1.WindowSize
-	7,  // 8: mothreads.v1.ExecEvent.started:type_name -> mothreads.v1.Started
-	8,  // 9: mothreads.v1.ExecEvent.exited:type_name -> mothreads.v1.Exited
-	18, // 10: mothreads.v1.Started.queued_at:type_name -> google.protobuf.Timestamp
-	18, // 11: mothreads.v1.Started.started_at:type_name -> google.protobuf.Timestamp
-	18, // 12: mothreads.v1.Exited.queued_at:type_name -> google.protobuf.Timestamp
-	18, // 13: mothreads.v1.Exited.started_at:type_name -> google.protobuf.Timestamp
-	18, // 14: mothreads.v1.Exited.finished_at:type_name -> google.protobuf.Timestamp
-	0,  // 15: mothreads.v1.RunRequest.command:type_name -> mothreads.v1.Command
-	8,  // 16: mothreads.v1.RunResponse.exited:type_name -> mothreads.v1.Exited
-	18, // 17: mothreads.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
-	13, // 18: mothreads.v1.StatusResponse.pool:type_name -> mothreads.v1.PoolStatus
-	14, // 19: mothreads.v1.StatusResponse.calls:type_name -> mothreads.v1.CallStatus
-	17, // 20: mothreads.v1.PoolStatus.queue_wait_p50:type_name -> google.protobuf.Duration
-	17, // 21: mothreads.v1.PoolStatus.queue_wait_p99:type_name -> google.protobuf.Duration
-	17, // 22: mothreads.v1.PoolStatus.queue_wait_max:type_name -> google.protobuf.Duration
-	17, // 23: mothreads.v1.CallStatus.latency_p50:type_name -> google.protobuf.Duration
-	17, // 24: mothreads.v1.CallStatus.latency_p90:type_name -> google.protobuf.Duration
-	17, // 25: mothreads.v1.CallStatus.latency_p99:type_name -> google.protobuf.Duration
-	3,  // 26: mothreads.v1.Mothreads.Exec:input_type -> mothreads.v1.ExecRequest
-	4,  // 27: mothreads.v1.Mothreads.Attach:input_type -> mothreads.v1.AttachRequest
-	9,  // 28: mothreads.v1.Mothreads.Run:input_type -> mothreads.v1.RunRequest
-	11, // 29: mothreads.v1.Mothreads.Status:input_type -> mothreads.v1.StatusRequest
-	15, // 30: mothreads.v1.Mothreads.Shutdown:input_type -> mothreads.v1.ShutdownRequest
-	6,  // 31: mothreads.v1.Mothreads.Exec:output_type -> mothreads.v1.ExecEvent
-	6,  // 32: mothreads.v1.Mothreads.Attach:output_type -> mothreads.v1.ExecEvent
-	10, // 33: mothreads.v1.Mothreads.Run:output_type -> mothreads.v1.RunResponse
-	12, // 34: mothreads.v1.Mothreads.Status:output_type -> mothreads.v1.StatusResponse
-	16, // 35: mothreads.v1.Mothreads.Shutdown:output_type -> mothreads.v1.ShutdownResponse
-	31, // [31:36] is the sub-list for method output_type
-	26, // [26:31] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	2,  // 0: mothreads.v1.Command.base_env:type_name -> mothreads.v1.BaseEnv
+	19, // 1: mothreads.v1.Command.timeout:type_name -> google.protobuf.Duration
+	19, // 2: mothreads.v1.Command.kill_grace:type_name -> google.protobuf.Duration
+	3,  // 3: mothreads.v1.Command.tty:type_name -> mothreads.v1.WindowSize
+	1,  // 4: mothreads.v1.ExecRequest.command:type_name -> mothreads.v1.Command
+	1,  // 5: mothreads.v1.AttachRequest.start:type_name -> mothreads.v1.Command
+	6,  // 6: mothreads.v1.AttachRequest.close_stdin:type_name -> mothreads.v1.CloseStdin
+	3,  // 7: mothreads.v1.AttachRequest.resize:type_name -> mothreads.v1.WindowSize
+	0,  // 8: mothreads.v1.AttachRequest.close_output:type_name -> mothreads.v1.OutputStream
+	8,  // 9: mothreads.v1.ExecEvent.started:type_name -> mothreads.v1.Started
+	9,  // 10: mothreads.v1.ExecEvent.exited:type_name -> mothreads.v1.Exited
+	20, // 11: mothreads.v1.Started.queued_at:type_name -> google.protobuf.Timestamp
+	20, // 12: mothreads.v1.Started.started_at:type_name -> google.protobuf.Timestamp
+	20, // 13: mothreads.v1.Exited.queued_at:type_name -> google.protobuf.Timestamp
+	20, // 14: mothreads.v1.Exited.started_at:type_name -> google.protobuf.Timestamp
+	20, // 15: mothreads.v1.Exited.finished_at:type_name -> google.protobuf.Timestamp
+	1,  // 16: mothreads.v1.RunRequest.command:type_name -> mothreads.v1.Command
+	9,  // 17: mothreads.v1.RunResponse.exited:type_name -> mothreads.v1.Exited
+	20, // 18: mothreads.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	15, // 19: mothreads.v1.StatusResponse.pool:type_name -> mothreads.v1.PoolStatus
+	16, // 20: mothreads.v1.StatusResponse.calls:type_name -> mothreads.v1.CallStatus
+	14, // 21: mothreads.v1.StatusResponse.buffers:type_name -> mothreads.v1.BufferStatus
+	19, // 22: mothreads.v1.PoolStatus.queue_wait_p50:type_name -> google.protobuf.Duration
+	19, // 23: mothreads.v1.PoolStatus.queue_wait_p99:type_name -> google.protobuf.Duration
+	19, // 24: mothreads.v1.PoolStatus.queue_wait_max:type_name -> google.protobuf.Duration
+	19, // 25: mothreads.v1.CallStatus.latency_p50:type_name -> google.protobuf.Duration
+	19, // 26: mothreads.v1.CallStatus.latency_p90:type_name -> google.protobuf.Duration
+	19, // 27: mothreads.v1.CallStatus.latency_p99:type_name -> google.protobuf.Duration
+	4,  // 28: mothreads.v1.Mothreads.Exec:input_type -> mothreads.v1.ExecRequest
+	5,  // 29: mothreads.v1.Mothreads.Attach:input_type -> mothreads.v1.AttachRequest
+	10, // 30: mothreads.v1.Mothreads.Run:input_type -> mothreads.v1.RunRequest
+	12, // 31: mothreads.v1.Mothreads.Status:input_type -> mothreads.v1.StatusRequest
+	17, // 32: mothreads.v1.Mothreads.Shutdown:input_type -> mothreads.v1.ShutdownRequest
+	7,  // 33: mothreads.v1.Mothreads.Exec:output_type -> mothreads.v1.ExecEvent
+	7,  // 34: mothreads.v1.Mothreads.Attach:output_type -> mothreads.v1.ExecEvent
+	11, // 35: mothreads.v1.Mothreads.Run:output_type -> mothreads.v1.RunResponse
+	13, // 36: mothreads.v1.Mothreads.Status:output_type -> mothreads.v1.StatusResponse
+	18, // 37: mothreads.v1.Mothreads.Shutdown:output_type -> mothreads.v1.ShutdownResponse
+	33, // [33:38] is the sub-list for method output_type
+	28, // [28:33] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_mothreads_v1_mothreads_proto_init() }
@@ -1662,6 +1847,7 @@ func file_mothreads_v1_mothreads_proto_init() {
 		(*AttachRequest_CloseStdin)(nil),
 		(*AttachRequest_Resize)(nil),
 		(*AttachRequest_Signal)(nil),
+		(*AttachRequest_CloseOutput)(nil),
 	}
 	file_mothreads_v1_mothreads_proto_msgTypes[6].OneofWrappers = []any{
 		(*ExecEvent_Started)(nil),
@@ -1674,13 +1860,14 @@ func file_mothreads_v1_mothreads_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mothreads_v1_mothreads_proto_rawDesc), len(file_mothreads_v1_mothreads_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   17,
+			NumEnums:      1,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_mothreads_v1_mothreads_proto_goTypes,
 		DependencyIndexes: file_mothreads_v1_mothreads_proto_depIdxs,
+		EnumInfos:         file_mothreads_v1_mothreads_proto_enumTypes,
 		MessageInfos:      file_mothreads_v1_mothreads_proto_msgTypes,
 	}.Build()
 	File_mothreads_v1_mothreads_proto = out.File

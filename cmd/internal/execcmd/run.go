@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"syscall"
 	"time"
 
 	"github.com/mothreads/mothreads/client"
@@ -19,6 +20,7 @@ import (
 func (o *options) run(ctx context.Context, st Streams, socket string, req *client.Request) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	survivePipeWrites()
 	intr := watchInterrupts(cancel)
 	defer intr.stop()
 
@@ -48,6 +50,12 @@ func (o *options) run(ctx context.Context, st Streams, socket string, req *clien
 		defer stop()
 	}
 	res, err := p.Wait()
+	if errors.Is(err, syscall.EPIPE) {
+		// The reader of our stdout or stderr went away: the command was told
+		// (its next write to that stream failed), and what counts is its own
+		// status, as when it writes to that pipe itself under bash -c.
+		err = nil
+	}
 	return o.report(st, outcome(res, err, context.Cause(ctx), req), res, began, outBuf.Bytes(), errBuf.Bytes())
 }
 

@@ -4,9 +4,11 @@ package daemon_test
 
 import (
 	"context"
+	"io"
 	"os/exec"
 	"runtime/metrics"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -289,4 +291,39 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkDaemonThroughput streams 100 MB of output through the daemon
+// (client.Exec into a writer that discards) and through a local pipe (the
+// same command spawned with its stdout on a pipe this process reads), in
+// turns, and reports both rates and their ratio.
+func BenchmarkDaemonThroughput(b *testing.B) {
+	const size = 100_000_000
+	d := benchDaemon(b, 1)
+	script := "head -c " + strconv.Itoa(size) + " /dev/zero"
+	m := interleave(b, func() {
+		res, err := d.client.Exec(context.Background(), &client.Request{Script: script}, io.Discard, nil)
+		if err != nil || !res.Success() {
+			b.Fatalf("exec: %v, %v", res, err)
+		}
+	}, func() {
+		cmd := exec.Command("head", "-c", strconv.Itoa(size), "/dev/zero")
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		if n, err := io.Copy(io.Discard, out); err != nil || n != size {
+			b.Fatalf("pipe: %d bytes, %v", n, err)
+		}
+		if err := cmd.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	})
+	mbps := func(d time.Duration) float64 { return size / 1e6 / d.Seconds() }
+	b.ReportMetric(mbps(m[0]), "daemon-MB/s")
+	b.ReportMetric(mbps(m[1]), "pipe-MB/s")
+	b.ReportMetric(mbps(m[0])/mbps(m[1]), "daemon/pipe")
 }

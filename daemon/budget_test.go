@@ -17,6 +17,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/grpc/status"
 )
 
@@ -258,4 +260,24 @@ func TestBudgetQueuedStdin(t *testing.T) {
 	cancel()
 	wg.Wait()
 	eventually(t, "the queued stdin released", func() bool { return d.buffers(t).GetHeldBytes() == 0 })
+}
+
+// TestChunkFitsPoolTier: an output event of the daemon's largest chunk
+// encodes to 32 KiB, which gRPC's default pool serves from its 32 KiB
+// tier; a byte more would take a 1 MiB buffer, cleared on every message.
+func TestChunkFitsPoolTier(t *testing.T) {
+	n := daemon.MaxChunk
+	for _, ev := range []*pb.ExecEvent{
+		{Event: &pb.ExecEvent_Stdout{Stdout: make([]byte, n)}},
+		{Event: &pb.ExecEvent_Stderr{Stderr: make([]byte, n)}},
+	} {
+		if size := proto.Size(ev); size != 32<<10 {
+			t.Errorf("an event of %d output bytes encodes to %d bytes, want 32768", n, size)
+		}
+	}
+	buf := mem.DefaultBufferPool().Get(32 << 10)
+	defer mem.DefaultBufferPool().Put(buf)
+	if cap(*buf) != 32<<10 {
+		t.Errorf("gRPC's pool serves 32 KiB from a %d-byte buffer", cap(*buf))
+	}
 }

@@ -327,3 +327,29 @@ func BenchmarkDaemonThroughput(b *testing.B) {
 	b.ReportMetric(mbps(m[1]), "pipe-MB/s")
 	b.ReportMetric(mbps(m[0])/mbps(m[1]), "daemon/pipe")
 }
+
+// BenchmarkDaemonSticky compares the script `true` in a sticky session
+// through the daemon (client.Run) with spawning `bash -c true`, in turns.
+// Target (issue 10): 8x faster.
+func BenchmarkDaemonSticky(b *testing.B) {
+	d := benchDaemon(b, 1)
+	req := &client.Request{Script: "true", Session: "bench"}
+	runDaemon(b, d.client, req)
+	m := interleave(b, func() { runDaemon(b, d.client, req) }, func() { spawn(b, "bash", "-c", "true") })
+	b.ReportMetric(us(m[0]), "daemon-p50-µs")
+	b.ReportMetric(us(m[1]), "bash-c-p50-µs")
+	b.ReportMetric(float64(m[1])/float64(m[0]), "speedup-p50")
+}
+
+// BenchmarkDaemonInit compares the script `true` through a daemon whose
+// sessions ran `sleep 0.1` as their init with spawning `bash -c 'sleep
+// 0.1; true'`, in turns. Target (issue 10): 300x faster.
+func BenchmarkDaemonInit(b *testing.B) {
+	d := startDaemon(b, daemon.Config{Pool: pool.Config{MinIdle: 1, Init: "sleep 0.1"}})
+	req := &client.Request{Script: "true"}
+	runDaemon(b, d.client, req)
+	m := interleave(b, func() { runDaemon(b, d.client, req) }, func() { spawn(b, "bash", "-c", "sleep 0.1\ntrue") })
+	b.ReportMetric(us(m[0]), "daemon-p50-µs")
+	b.ReportMetric(us(m[1]), "bash-c-p50-µs")
+	b.ReportMetric(float64(m[1])/float64(m[0]), "speedup-p50")
+}

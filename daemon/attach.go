@@ -73,7 +73,7 @@ func (d *daemon) Attach(stream pb.Mothreads_AttachServer) error {
 	call, err := d.pool.Start(ctx, preq)
 	if err != nil {
 		ev.end(nil)
-		return toStatus("attach", err)
+		return startError("attach", preq, err)
 	}
 
 	ended := signals.New()

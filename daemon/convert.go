@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -79,6 +81,37 @@ func toRequest(cmd *pb.Command, kind rpcKind) (*pool.Request, error) {
 		req.TTY = &size
 	}
 	return req, nil
+}
+
+// maxArgLen is the longest single argument or environment entry Linux
+// passes to a new program (MAX_ARG_STRLEN: 32 pages of 4 KiB).
+const maxArgLen = 32 * 4096
+
+// startError turns the pool's failure to start req's program into a gRPC
+// status. E2BIG (the program's arguments and environment are over the
+// kernel's limits) is the request's fault: InvalidArgument naming the entry
+// over MAX_ARG_STRLEN, or argv when it is the whole that is too big, as a
+// shell reports "Argument list too long" (L6: it was Internal).
+func startError(op string, req *pool.Request, err error) error {
+	if !errors.Is(err, syscall.E2BIG) {
+		return toStatus(op, err)
+	}
+	for i, a := range req.Argv {
+		if len(a) > maxArgLen {
+			return invalid(fmt.Sprintf("argv[%d]", i), "argument of %d bytes: the system passes at most %d bytes per argument to a program (E2BIG)", len(a), maxArgLen)
+		}
+	}
+	for i, kv := range req.Env {
+		if len(kv) > maxArgLen {
+			return invalid(fmt.Sprintf("env[%d]", i), "entry of %d bytes: the system passes at most %d bytes per variable to a program (E2BIG)", len(kv), maxArgLen)
+		}
+	}
+	for i, kv := range req.BaseEnv {
+		if len(kv) > maxArgLen {
+			return invalid(fmt.Sprintf("base_env.vars[%d]", i), "entry of %d bytes: the system passes at most %d bytes per variable to a program (E2BIG)", len(kv), maxArgLen)
+		}
+	}
+	return invalid("argv", "argument list too long: the %d arguments and the environment are over the system's limit for a new program (E2BIG)", len(req.Argv))
 }
 
 // strs converts repeated bytes to strings; nil stays nil.

@@ -64,7 +64,7 @@ func (d *daemon) Exec(req *pb.ExecRequest, stream pb.Mothreads_ExecServer) error
 	call, err := d.pool.Start(ctx, preq)
 	if err != nil {
 		ev.end(nil)
-		return toStatus("exec", err)
+		return startError("exec", preq, err)
 	}
 	return d.stream(ctx, ev, call, "exec", nil)
 }
@@ -145,7 +145,7 @@ func (d *daemon) Run(ctx context.Context, req *pb.RunRequest) (*pb.RunResponse, 
 	preq.Stdin, preq.Stdout, preq.Stderr = nil, nil, nil
 	if err != nil {
 		l.end()
-		return nil, toStatus("run", err)
+		return nil, startError("run", preq, err)
 	}
 	d.logCall(ctx, "run", res)
 	resp := &pb.RunResponse{Exited: exited(res)}

@@ -80,6 +80,13 @@ func (c *Client) Start(ctx context.Context, req *Request, stdout, stderr io.Writ
 // A Request with Stdin or TTY runs over the Attach stream; one without, or
 // whose Stdin is a small *bytes.Reader, *bytes.Buffer or *strings.Reader,
 // runs over the lighter Exec stream.
+//
+// When a write to stdout or stderr fails, the rest of that stream is
+// discarded and the other goes on; the error is returned if the command
+// otherwise succeeded, as os/exec does. On the Attach stream (and with
+// Start) the daemon is also told to stop reading that stream, so that the
+// command's next write to it fails, as a write to a closed pipe would; on
+// the Exec stream the command is not told and runs on.
 func (c *Client) Exec(ctx context.Context, req *Request, stdout, stderr io.Writer) (*Result, error) {
 	p, err := c.start(ctx, req, stdout, stderr, false)
 	if err != nil {

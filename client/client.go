@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -21,6 +23,8 @@ type Client struct {
 	conn   *grpc.ClientConn
 	rpc    pb.MothreadsClient
 	target string // socket path or TCP address, for error messages
+	trust  *trust // the socket dialer's refusals; nil over TCP
+	fleet  *fleet // TCP only: the sticky channel and sessions' daemons
 
 	closeOnce sync.Once
 	closeErr  error
@@ -37,6 +41,8 @@ type options struct {
 	token     string
 	dialOpts  []grpc.DialOption
 	socketSet bool
+	daemonUID *int
+	err       error // an option that failed
 }
 
 // WithSocket makes Dial use the Unix socket at path instead of
@@ -45,9 +51,15 @@ func WithSocket(path string) Option {
 	return func(o *options) { o.socket, o.socketSet = path, true }
 }
 
-// WithAddress makes Dial connect over TCP to addr ("host:port", or any gRPC
-// target such as "dns:///host:port") instead of a Unix socket. The daemon
-// accepts TCP only with TLS and/or a token: add WithTLS, WithToken or both.
+// WithAddress makes Dial connect over TCP to addr instead of a Unix socket:
+// "host:port", a comma-separated list "host1:port,host2:port" (see
+// WithTargets), or any gRPC target such as "dns:///name:port", whose every
+// address (a Kubernetes headless Service gives one per pod) becomes a
+// daemon of the fleet. Isolated calls are spread round-robin over the
+// daemons whose health is SERVING; sticky calls go by a hash of the
+// session name (see ErrSessionLost). The daemons require client
+// authentication over TCP: add WithTLS (with a client certificate) or
+// WithToken, or both.
 func WithAddress(addr string) Option {
 	return func(o *options) { o.address = addr }
 }
@@ -65,6 +77,24 @@ func WithTLS(cfg *tls.Config) Option {
 // read it: use it with WithTLS unless the network is trusted.
 func WithToken(token string) Option {
 	return func(o *options) { o.token = token }
+}
+
+// WithDaemonUID makes Dial trust a daemon on the Unix socket that runs as
+// uid, instead of one that runs as the caller's own effective uid (the
+// default). Before every connection, and before anything is sent on it, the
+// client checks that the socket is owned by that uid, that every directory
+// from / down to the socket's is owned by that uid or root and not writable
+// by others (unless sticky; the socket's own directory not at all), and that
+// the process listening on it runs as that uid (SO_PEERCRED). A call to a
+// socket that fails fails with a *TrustError (errors.Is(err, ErrUntrusted))
+// and nothing of it is sent.
+//
+// Root needs this option to use another user's daemon: by default a root
+// client talks to root's daemons only, so that a user cannot collect
+// root's commands and environment with a daemon of their own. It has no
+// effect over TCP, where TLS and tokens authenticate the daemon.
+func WithDaemonUID(uid int) Option {
+	return func(o *options) { o.daemonUID = &uid }
 }
 
 // WithDialOptions adds raw gRPC dial options after the ones Dial sets (for
@@ -88,23 +118,39 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.err != nil {
+		return nil, o.err
+	}
 	if o.socketSet && o.address != "" {
 		return nil, errors.New("mothreads: dial: WithSocket and WithAddress exclude each other")
 	}
 	var target, shown string
 	var dialOpts []grpc.DialOption
+	var tr *trust
+	var fl *fleet
 	if o.address != "" {
-		target, shown = o.address, o.address
+		t, extra, err := tcpTarget(o.address)
+		if err != nil {
+			return nil, err
+		}
+		target, shown, dialOpts = t, o.address, extra
+		fl = &fleet{target: t, sessions: map[string]string{}}
 	} else {
 		shown = o.socket
 		if !o.socketSet || shown == "" {
 			shown = DefaultSocketPath()
 		}
-		t, extra, err := unixTarget(shown)
+		abs, err := filepath.Abs(shown)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("mothreads: socket path %q: %w", shown, err)
 		}
-		target, dialOpts = t, extra
+		uid := os.Geteuid()
+		if o.daemonUID != nil {
+			uid = *o.daemonUID
+		}
+		tr = new(trust)
+		target, dialOpts = unixTarget(abs, uid, tr)
+		shown = abs
 	}
 	creds := insecure.NewCredentials()
 	if o.tlsSet {
@@ -123,11 +169,15 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(bearer(o.token)))
 	}
 	dialOpts = append(dialOpts, o.dialOpts...)
+	if fl != nil {
+		fl.opts = dialOpts
+		dialOpts = append(dialOpts[:len(dialOpts):len(dialOpts)], grpc.WithDefaultServiceConfig(fleetServiceConfig))
+	}
 	conn, err := grpc.NewClient(target, dialOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("mothreads: dial %s: %w", shown, err)
 	}
-	return &Client{conn: conn, rpc: pb.NewMothreadsClient(conn), target: shown}, nil
+	return &Client{conn: conn, rpc: pb.NewMothreadsClient(conn), target: shown, trust: tr, fleet: fl}, nil
 }
 
 // maxResponseBytes bounds one response message: two Run output buffers at
@@ -138,7 +188,7 @@ const maxResponseBytes = 2*16<<20 + 1<<20
 // returns the first call's result.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
-		if err := c.conn.Close(); err != nil {
+		if err := errors.Join(c.conn.Close(), c.closeFleet()); err != nil {
 			c.closeErr = fmt.Errorf("mothreads: close %s: %w", c.target, err)
 		}
 	})

@@ -61,6 +61,16 @@
 //
 // DefaultSocketPath is where Dial looks without options: $MOTHREADS_SOCKET,
 // else $XDG_RUNTIME_DIR/mothreads/mothreads.sock, else
-// /tmp/mothreads-<uid>/mothreads.sock. Over TCP (WithAddress) the daemon
-// requires TLS (WithTLS) and/or a bearer token (WithToken).
+// /tmp/mothreads-<uid>/mothreads.sock. Before every connection the client
+// checks the socket, its directories and the daemon's peer credentials
+// (see WithDaemonUID); an untrusted socket fails with ErrUntrusted.
+//
+// # Many daemons
+//
+// Over TCP (WithAddress, WithTargets) the daemons require client
+// authentication: mutual TLS (WithTLS, WithTLSFiles) and/or a bearer token
+// (WithToken). An address may name many daemons (a list, or dns:///name:port):
+// isolated calls go round_robin over the healthy ones, sticky calls by a
+// hash of the session name to the daemon that holds the session, and a
+// session whose daemon is gone fails with ErrSessionLost.
 package client

@@ -97,8 +97,12 @@ func (e *RequestError) Error() string {
 func (e *RequestError) Unwrap() error { return e.Err }
 
 // Is reports whether target is ErrNotFound or exec.ErrNotFound and the
-// daemon said the command name was not found.
+// daemon said the command name was not found, or target is ErrSessionLost
+// and the daemon said the call's sticky session is lost.
 func (e *RequestError) Is(target error) bool {
+	if target == ErrSessionLost {
+		return e.Code == codes.NotFound && e.Field == "session" && strings.Contains(e.Message, "the session is lost")
+	}
 	return (target == ErrNotFound || target == exec.ErrNotFound) &&
 		e.Code == codes.NotFound && (e.Field == "argv[0]" || e.Field == "argv")
 }
@@ -130,6 +134,9 @@ func (c *Client) convertErr(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("mothreads: %s: %w", op, ctxErr)
 	}
 	st, ok := status.FromError(err)
+	if refusal := c.trust.refusal(); refusal != nil && st.Code() == codes.Unavailable {
+		return &TrustError{Op: op, Target: c.target, Err: refusal}
+	}
 	if !ok {
 		return &DaemonError{Op: op, Target: c.target, Code: codes.Unknown, Err: err}
 	}

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -10,7 +11,13 @@ import (
 // test closes its clients and stops its servers in its cleanup, and the
 // tests that use the shared default client close it; grpc's own goroutines
 // end with them, and goleak retries for a while to let them finish.
+//
+// In helper mode it is a planted daemon of another user instead (see
+// runPlant).
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(plantEnv); dir != "" {
+		os.Exit(runPlant(dir))
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	pb "github.com/mothreads/mothreads/proto/mothreads/v1"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 )
 
 // Process is a call in flight, as Client.Start returns it. Its methods are
@@ -36,6 +38,7 @@ type Process struct {
 	sendMu  sync.Mutex                // grpc allows one sender at a time
 	ended   atomic.Bool               // the call ended: send nothing more
 	started *pb.Started
+	header  func() (metadata.MD, error) // the stream's response header
 
 	stdout, stderr io.Writer
 	ioErr          error   // first error writing output; receiver only
@@ -114,10 +117,13 @@ func (c *Client) Run(ctx context.Context, req *Request, limit int64) (*RunResult
 		}
 		cmd.StdinData = data
 	}
-	resp, err := c.rpc.Run(ctx, &pb.RunRequest{Command: cmd, OutputLimit: limit})
+	rctx, rpc := c.route(ctx, req.Session)
+	var header metadata.MD
+	resp, err := rpc.Run(rctx, &pb.RunRequest{Command: cmd, OutputLimit: limit}, grpc.Header(&header))
 	if err != nil {
 		return nil, c.convertErr(ctx, "run", err)
 	}
+	c.noteSession(req.Session, header)
 	return &RunResult{
 		Result:          *resultFromProto(resp.GetExited(), nil),
 		Stdout:          resp.GetStdout(),
@@ -143,7 +149,8 @@ func (c *Client) start(ctx context.Context, req *Request, stdout, stderr io.Writ
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	p := &Process{c: c, ctx: ctx, cancel: cancel, stdout: orDiscard(stdout), stderr: orDiscard(stderr), done: make(chan struct{})}
-	if err := p.open(sctx, cmd, attach, req.Stdin == nil); err != nil {
+	sctx, rpc := c.route(sctx, req.Session)
+	if err := p.open(sctx, rpc, cmd, attach, req.Stdin == nil); err != nil {
 		cancel()
 		return nil, c.convertErr(ctx, p.op, err)
 	}
@@ -157,6 +164,9 @@ func (c *Client) start(ctx context.Context, req *Request, stdout, stderr io.Writ
 			return p, nil
 		}
 	}
+	if md, err := p.header(); err == nil {
+		c.noteSession(req.Session, md)
+	}
 	p.PID, p.Session = int(p.started.GetPid()), p.started.GetSession()
 	p.QueuedAt, p.StartedAt = asTime(p.started.GetQueuedAt()), asTime(p.started.GetStartedAt())
 	if attach && req.Stdin != nil {
@@ -169,19 +179,22 @@ func (c *Client) start(ctx context.Context, req *Request, stdout, stderr io.Writ
 }
 
 // open starts the RPC and sends the command.
-func (p *Process) open(ctx context.Context, cmd *pb.Command, attach, noStdin bool) error {
+func (p *Process) open(ctx context.Context, rpc pb.MothreadsClient, cmd *pb.Command, attach, noStdin bool) error {
 	if !attach {
 		p.op = "exec"
-		st, err := p.c.rpc.Exec(ctx, &pb.ExecRequest{Command: cmd})
+		st, err := rpc.Exec(ctx, &pb.ExecRequest{Command: cmd})
 		p.stream = st
+		if err == nil {
+			p.header = st.Header
+		}
 		return err
 	}
 	p.op = "attach"
-	st, err := p.c.rpc.Attach(ctx)
+	st, err := rpc.Attach(ctx)
 	if err != nil {
 		return err
 	}
-	p.stream, p.attach = st, st
+	p.stream, p.attach, p.header = st, st, st.Header
 	// On a failed send the stream is broken and Recv reports why.
 	_ = p.send(&pb.AttachRequest{Msg: &pb.AttachRequest_Start{Start: cmd}, NoStdin: noStdin})
 	return nil

@@ -15,6 +15,13 @@ type Status struct {
 	Serving bool
 	Pool    PoolStatus
 	Calls   CallStatus
+	// Instance is the daemon process's random id (a client of many
+	// daemons tells them apart by it).
+	Instance string
+	// Identities counts the calls of each TLS client identity (a client
+	// certificate's first DNS or URI SAN, else its common name) since the
+	// daemon started.
+	Identities map[string]int64
 }
 
 // PoolStatus describes the daemon's sessions and its queue.
@@ -42,11 +49,20 @@ type CallStatus struct {
 
 func statusFromProto(s *pb.StatusResponse) *Status {
 	p, c := s.GetPool(), s.GetCalls()
+	var ids map[string]int64
+	for _, id := range s.GetIdentities() {
+		if ids == nil {
+			ids = map[string]int64{}
+		}
+		ids[id.GetIdentity()] = id.GetCalls()
+	}
 	return &Status{
-		Version:   s.GetVersion(),
-		PID:       int(s.GetPid()),
-		StartedAt: asTime(s.GetStartedAt()),
-		Serving:   s.GetServing(),
+		Instance:   s.GetInstance(),
+		Identities: ids,
+		Version:    s.GetVersion(),
+		PID:        int(s.GetPid()),
+		StartedAt:  asTime(s.GetStartedAt()),
+		Serving:    s.GetServing(),
 		Pool: PoolStatus{
 			SessionsIdle:         int(p.GetSessionsIdle()),
 			SessionsBusy:         int(p.GetSessionsBusy()),

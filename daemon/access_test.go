@@ -163,7 +163,7 @@ func tcpStatus(t *testing.T, addr string, opts ...client.Option) codes.Code {
 // logged with the peer's address.
 func TestTCPToken(t *testing.T) {
 	tokenFile := filepath.Join(shortTempDir(t), "token")
-	if err := os.WriteFile(tokenFile, []byte("s3cret\nignored\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokenFile, []byte("s3cret-0123456789\nignored\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d := startDaemon(t, daemon.Config{Listen: "127.0.0.1:0", TokenFile: tokenFile})
@@ -173,8 +173,8 @@ func TestTCPToken(t *testing.T) {
 		opts []client.Option
 		want codes.Code
 	}{
-		{"right", []client.Option{client.WithToken("s3cret")}, codes.OK},
-		{"wrong", []client.Option{client.WithToken("s3cret2")}, codes.Unauthenticated},
+		{"right", []client.Option{client.WithToken("s3cret-0123456789")}, codes.OK},
+		{"wrong", []client.Option{client.WithToken("s3cret-0123456780")}, codes.Unauthenticated},
 		{"missing", nil, codes.Unauthenticated},
 	} {
 		if have := tcpStatus(t, addr, tc.opts...); have != tc.want {
@@ -190,13 +190,14 @@ func TestTCPToken(t *testing.T) {
 	}
 }
 
-// TestTCPTLS: TLS with a self-signed certificate, then with client
+// TestTCPTLS: TLS with a self-signed certificate (without client
+// authentication only when told it is insecure), then with client
 // certificates required.
 func TestTCPTLS(t *testing.T) {
 	dir := shortTempDir(t)
 	server := newCert(t, "server", x509.ExtKeyUsageServerAuth)
 	server.write(t, dir)
-	d := startDaemon(t, daemon.Config{Listen: "127.0.0.1:0", TLSCert: server.certFile, TLSKey: server.keyFile})
+	d := startDaemon(t, daemon.Config{Listen: "127.0.0.1:0", TLSCert: server.certFile, TLSKey: server.keyFile, InsecureNoClientAuth: true})
 	addr := d.tcpAddr(t)
 	if have := tcpStatus(t, addr, client.WithTLS(&tls.Config{RootCAs: server.pool()})); have != codes.OK {
 		t.Errorf("TLS: %v, want OK", have)
@@ -219,16 +220,46 @@ func TestTCPTLS(t *testing.T) {
 	m.logs.waitFor(t, "TLS handshake failed")
 }
 
-// TestTCPNeedsTLSOrToken: Serve refuses to start TCP with neither, before
-// it touches the socket.
-func TestTCPNeedsTLSOrToken(t *testing.T) {
-	d := serveDaemon(t, daemon.Config{Listen: "127.0.0.1:0"})
-	d.wait(t)
-	if d.err == nil || !strings.Contains(d.err.Error(), "without TLS or a token") {
-		t.Errorf("Serve = %v, want a refusal to listen on TCP without TLS or a token", d.err)
+// TestTCPNeedsClientAuth: Serve refuses to start TCP without client
+// authentication, before it touches the socket: with nothing, and with TLS
+// alone (H3 of the security report: anyone who reached the port ran
+// commands), unless InsecureNoClientAuth says so.
+func TestTCPNeedsClientAuth(t *testing.T) {
+	server := newCert(t, "server", x509.ExtKeyUsageServerAuth)
+	server.write(t, shortTempDir(t))
+	for _, tc := range []struct {
+		cfg  daemon.Config
+		want string
+	}{
+		{daemon.Config{Listen: "127.0.0.1:0"}, "daemon config Listen: refusing TCP on 127.0.0.1:0 without client authentication"},
+		{daemon.Config{Listen: "127.0.0.1:0", TLSCert: server.certFile, TLSKey: server.keyFile}, "daemon config Listen: refusing TCP on 127.0.0.1:0 with TLS but no client authentication"},
+	} {
+		d := serveDaemon(t, tc.cfg)
+		d.wait(t)
+		var ce *daemon.ConfigError
+		if !errors.As(d.err, &ce) || ce.Field != "Listen" || !strings.Contains(d.err.Error(), tc.want) {
+			t.Errorf("Serve = %v, want a *ConfigError %q", d.err, tc.want)
+		}
+		if _, err := os.Lstat(d.socket); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("socket created anyway (%v)", err)
+		}
 	}
-	if _, err := os.Lstat(d.socket); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("socket created anyway (%v)", err)
+}
+
+// TestTLSAloneServesNoStranger is H3 as an attacker sees it: a client with
+// no certificate and no token reaches a TLS listener. Without
+// InsecureNoClientAuth the daemon does not start; with mutual TLS the
+// stranger's handshake fails.
+func TestTLSAloneServesNoStranger(t *testing.T) {
+	dir := shortTempDir(t)
+	server := newCert(t, "server", x509.ExtKeyUsageServerAuth)
+	server.write(t, dir)
+	clientCert := newCert(t, "client", x509.ExtKeyUsageClientAuth)
+	clientCert.write(t, shortTempDir(t))
+	m := startDaemon(t, daemon.Config{Listen: "127.0.0.1:0", TLSCert: server.certFile, TLSKey: server.keyFile, TLSClientCA: clientCert.certFile})
+	stranger := client.WithTLS(&tls.Config{RootCAs: server.pool()})
+	if have := tcpStatus(t, m.tcpAddr(t), stranger); have == codes.OK {
+		t.Errorf("a client without a certificate was served")
 	}
 }
 

@@ -9,10 +9,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -46,9 +47,12 @@ type peerCred struct {
 func (peerCred) AuthType() string { return "peercred" }
 
 // tcpAuth is the AuthInfo of a TCP connection; TLS is nil without TLS.
+// gate is the connection's place in the listener's bound (nil for a
+// listener without one), which an authorised call marks.
 type tcpAuth struct {
 	credentials.CommonAuthInfo
-	TLS *credentials.TLSInfo
+	TLS  *credentials.TLSInfo
+	gate *gateConn
 }
 
 // AuthType implements credentials.AuthInfo.
@@ -63,21 +67,28 @@ func (a tcpAuth) AuthType() string {
 // connection gets its peer credentials recorded; a TCP connection gets a
 // TLS handshake when the daemon has TLS, and nothing otherwise (a token is
 // then required: Config.normalized makes sure one of the two is set).
+//
+// When the handshake itself authenticates the client (mutual TLS without a
+// token) or nothing can (InsecureNoClientAuth), the connection counts as
+// authorised once the handshake is done; with a token, once a call with the
+// right token came (see authorize).
 type transportCreds struct {
-	tls credentials.TransportCredentials // nil: TCP without TLS
-	log *slog.Logger
+	tls             credentials.TransportCredentials // nil: TCP without TLS
+	authAtHandshake bool
+	refusals        *rateLog
 }
 
 func (c *transportCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
 	if uc, ok := conn.(*net.UnixConn); ok {
 		return conn, peerCredOf(uc), nil
 	}
+	gate := gateOf(conn)
 	if c.tls == nil {
-		return conn, tcpAuth{CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.NoSecurity}}, nil
+		return conn, tcpAuth{CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.NoSecurity}, gate: gate}, nil
 	}
 	tconn, info, err := c.tls.ServerHandshake(conn)
 	if err != nil {
-		c.log.Warn("refused a TCP connection: TLS handshake failed", "peer", conn.RemoteAddr().String(), "err", err)
+		c.refusals.warn("refused a TCP connection: TLS handshake failed", "peer", conn.RemoteAddr().String(), "err", err)
 		return nil, nil, err
 	}
 	ti, ok := info.(credentials.TLSInfo)
@@ -85,7 +96,10 @@ func (c *transportCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.A
 		tconn.Close()
 		return nil, nil, fmt.Errorf("unexpected TLS auth info %T", info)
 	}
-	return tconn, tcpAuth{CommonAuthInfo: ti.CommonAuthInfo, TLS: &ti}, nil
+	if c.authAtHandshake && gate != nil {
+		gate.authorise()
+	}
+	return tconn, tcpAuth{CommonAuthInfo: ti.CommonAuthInfo, TLS: &ti, gate: gate}, nil
 }
 
 func (c *transportCreds) ClientHandshake(context.Context, string, net.Conn) (net.Conn, credentials.AuthInfo, error) {
@@ -117,7 +131,8 @@ type tcpAccess struct {
 	token []byte
 }
 
-// loadTCPAccess reads the TLS files and the token file of cfg.
+// loadTCPAccess reads the TLS files and the token file of cfg (normalized).
+// Its errors are *ConfigError.
 func loadTCPAccess(cfg Config) (tcpAccess, error) {
 	var a tcpAccess
 	if cfg.Listen == "" {
@@ -126,17 +141,17 @@ func loadTCPAccess(cfg Config) (tcpAccess, error) {
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
-			return a, fmt.Errorf("daemon: loading the TLS certificate: %w", err)
+			return a, &ConfigError{Field: "TLSCert", Problem: "loading the certificate and key", Err: err}
 		}
 		a.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		if cfg.TLSClientCA != "" {
 			pem, err := os.ReadFile(cfg.TLSClientCA)
 			if err != nil {
-				return a, fmt.Errorf("daemon: reading the TLS client CA: %w", err)
+				return a, &ConfigError{Field: "TLSClientCA", Problem: "reading the client CA", Err: err}
 			}
 			roots := x509.NewCertPool()
 			if !roots.AppendCertsFromPEM(pem) {
-				return a, fmt.Errorf("daemon: TLS client CA %s: no PEM certificate in it", cfg.TLSClientCA)
+				return a, configErr("TLSClientCA", "%s holds no PEM certificate", cfg.TLSClientCA)
 			}
 			a.tls.ClientCAs = roots
 			a.tls.ClientAuth = tls.RequireAndVerifyClientCert
@@ -153,56 +168,105 @@ func loadTCPAccess(cfg Config) (tcpAccess, error) {
 	return a, nil
 }
 
-// readToken returns the first line of path without surrounding white space.
+// readToken returns the first line of path without surrounding white space,
+// after checking that only its owner may read or write the file and that
+// the token is at least MinTokenBytes long.
 func readToken(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("daemon: reading the token file: %w", err)
+		return "", &ConfigError{Field: "TokenFile", Problem: "reading the token", Err: err}
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", &ConfigError{Field: "TokenFile", Problem: "reading the token", Err: err}
+	}
+	if !fi.Mode().IsRegular() {
+		return "", configErr("TokenFile", "%s is not a regular file", path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
+		return "", configErr("TokenFile", "%s is readable or writable by its group or others (mode %#o); make it 0600", path, perm)
+	}
 	sc := bufio.NewScanner(f)
 	sc.Scan()
 	if err := sc.Err(); err != nil {
-		return "", fmt.Errorf("daemon: reading the token file %s: %w", path, err)
+		return "", &ConfigError{Field: "TokenFile", Problem: "reading " + path, Err: err}
 	}
 	tok := strings.TrimSpace(sc.Text())
-	if tok == "" {
-		return "", fmt.Errorf("daemon: token file %s: the first line is empty", path)
+	switch {
+	case tok == "":
+		return "", configErr("TokenFile", "the first line of %s is empty", path)
+	case len(tok) < MinTokenBytes:
+		return "", configErr("TokenFile", "the token in %s is %d bytes; use at least %d (for example: head -c 32 /dev/urandom | base64)", path, len(tok), MinTokenBytes)
 	}
 	return tok, nil
 }
 
-// authorize checks the caller of method, and logs and returns a refusal.
+// authorize checks the caller of method, and logs (rate-limited) and
+// returns a refusal.
 func (d *daemon) authorize(ctx context.Context, method string) error {
 	p, ok := peer.FromContext(ctx)
 	if !ok {
-		d.log.Warn("refused a call: no peer information", "method", method)
+		d.refusals.warn("refused a call: no peer information", "method", method)
 		return status.Error(codes.PermissionDenied, "no peer information")
 	}
 	switch ai := p.AuthInfo.(type) {
 	case peerCred:
 		switch {
 		case ai.Err != nil:
-			d.log.Warn("refused a call: cannot read the peer's credentials", "method", method, "err", ai.Err)
+			d.refusals.warn("refused a call: cannot read the peer's credentials", "method", method, "err", ai.Err)
 			return status.Error(codes.PermissionDenied, "the daemon cannot read the caller's credentials")
 		case !ai.Known, ai.UID == 0, ai.UID == d.uid:
 			return nil
 		}
-		d.log.Warn("refused a call from another user", "method", method, "pid", ai.PID, "uid", ai.UID, "gid", ai.GID)
+		d.refusals.warn("refused a call from another user", "method", method, "pid", ai.PID, "uid", ai.UID, "gid", ai.GID)
 		return status.Errorf(codes.PermissionDenied, "uid %d may not call this daemon (it serves uid %d and root)", ai.UID, d.uid)
 	case tcpAuth:
 		if d.access.token == nil {
-			return nil
+			return nil // authenticated by its certificate, or InsecureNoClientAuth
+		}
+		host := peerHost(p.Addr)
+		health := strings.HasPrefix(method, healthPrefix)
+		if blocked, wait := d.tokenFailures.blocked(host); blocked && !health {
+			d.refusals.warn("refused a TCP call: too many failed tokens from this address", "method", method, "peer", p.Addr.String())
+			return status.Errorf(codes.ResourceExhausted, "too many failed authentications from %s; retry in %v", host, wait.Round(time.Millisecond))
 		}
 		problem := checkToken(ctx, d.access.token)
 		if problem == "" {
+			if ai.gate != nil {
+				ai.gate.authorise()
+			}
 			return nil
 		}
-		d.log.Warn("refused a TCP call: "+problem, "method", method, "peer", p.Addr.String())
+		if health {
+			// The serving status is no secret, and clients' load balancers
+			// must read it to tell a daemon's refusal from its absence; a
+			// connection that only does this is still closed when its time
+			// to authenticate is up.
+			return nil
+		}
+		d.tokenFailures.failed(host)
+		d.refusals.warn("refused a TCP call: "+problem, "method", method, "peer", p.Addr.String())
 		return status.Error(codes.Unauthenticated, problem)
 	}
-	d.log.Warn("refused a call: unknown transport", "method", method, "peer", fmt.Sprint(p.Addr))
+	d.refusals.warn("refused a call: unknown transport", "method", method, "peer", fmt.Sprint(p.Addr))
 	return status.Error(codes.PermissionDenied, "unknown transport")
+}
+
+// healthPrefix starts the methods of grpc.health.v1, which TCP clients may
+// call without a token.
+const healthPrefix = "/grpc.health.v1.Health/"
+
+// peerHost is the address of a TCP peer without its port.
+func peerHost(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
 }
 
 // checkToken compares the call's bearer token with want (a SHA-256) in

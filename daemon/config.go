@@ -1,14 +1,13 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
+	"net"
 	"path/filepath"
-	"runtime"
 	"time"
 
+	"github.com/mothreads/mothreads/internal/sockpath"
 	"github.com/mothreads/mothreads/pool"
 )
 
@@ -22,17 +21,61 @@ type Config struct {
 	Socket string
 
 	// Listen is a TCP address ("127.0.0.1:7070") to serve on as well; empty
-	// means no TCP. TCP needs TLS (TLSCert and TLSKey) or a token
-	// (TokenFile), or both: Serve refuses to start TCP with neither.
+	// means no TCP. TCP requires client authentication: TLSClientCA (mutual
+	// TLS) or TokenFile, or both. TLS without either is refused unless
+	// InsecureNoClientAuth is set; a token without TLS is refused on any
+	// address but a loopback one unless InsecureCleartextToken is set.
 	Listen string
 	// TLSCert and TLSKey are PEM files of the TCP listener's certificate and
 	// key. TLSClientCA, when set, is a PEM bundle of the CAs that client
 	// certificates must chain to; clients without one are then refused.
+	// Trap: any certificate that chains to those CAs is accepted, whatever
+	// its name: use a CA dedicated to the daemon's clients.
 	TLSCert, TLSKey, TLSClientCA string
 	// TokenFile holds the bearer token TCP clients must send
 	// ("authorization: Bearer <token>"): its first line, without surrounding
-	// white space. It is read once, when Serve starts.
+	// white space, at least MinTokenBytes long. The file must not be
+	// readable or writable by its group or others. It is read once, when
+	// Serve starts.
 	TokenFile string
+	// InsecureNoClientAuth allows TCP with TLS but neither client
+	// certificates nor a token: then anyone who can reach the port runs
+	// commands as the daemon's user. TLS only hides the traffic. For a
+	// listener that something else guards (a network policy, a proxy that
+	// authenticates); never on a reachable network otherwise.
+	InsecureNoClientAuth bool
+	// InsecureCleartextToken allows a token without TLS on an address that
+	// is not loopback: the token and all traffic then cross the network in
+	// clear text, readable and replayable by anyone on the path.
+	InsecureCleartextToken bool
+	// MaxTCPConns bounds the TCP connections open at once (authenticated or
+	// not); more are accepted and closed at once. Zero means
+	// DefaultMaxTCPConns. The Unix socket has no such bound and is not
+	// counted.
+	MaxTCPConns int
+	// TCPAuthTimeout is how long a TCP connection may take to complete its
+	// handshake and its first authorised call (or its client-certificate
+	// handshake): connections that have not by then are closed. Zero means
+	// DefaultTCPAuthTimeout.
+	TCPAuthTimeout time.Duration
+
+	// HealthListen is a TCP address ("0.0.0.0:8081") that serves only
+	// grpc.health.v1, in plain text and to anyone: the status says nothing
+	// secret and runs nothing. It is for probes that cannot present a
+	// client certificate or a token (Kubernetes' native gRPC probes). Empty
+	// means none.
+	HealthListen string
+
+	// SocketListener, when set, is a listener on the Unix socket made by
+	// someone else (socket activation: see ActivatedListeners). It is
+	// served instead of creating Socket, which then only names it; the
+	// daemon neither locks nor removes it. Peer credentials are checked as
+	// usual.
+	SocketListener *net.UnixListener
+	// TCPListener, when set, is a socket-activated TCP listener served
+	// instead of listening on Listen; Listen must name its address (the TCP
+	// checks above apply to it).
+	TCPListener net.Listener
 
 	// Pool is the pool's policy. Its DrainTimeout and KillGrace also bound
 	// the server's own drain at shutdown.
@@ -80,6 +123,10 @@ const (
 	DefaultRunOutputLimit  = 16 << 20
 	DefaultMaxRequestBytes = 8 << 20
 	DefaultMaxBuffered     = 256 << 20
+	DefaultMaxTCPConns     = 256
+	DefaultTCPAuthTimeout  = 5 * time.Second
+	// MinTokenBytes is the shortest bearer token TokenFile may hold.
+	MinTokenBytes = 16
 )
 
 // DefaultSocketPath is the daemon's socket when Config.Socket is empty:
@@ -89,43 +136,54 @@ const (
 // that a daemon and a client with different TMPDIRs still meet). On Windows
 // the last step is os.TempDir()\mothreads\mothreads.sock.
 //
-// It reads the environment on every call. It is a copy of
-// client.DefaultSocketPath (the daemon may not import the client);
-// TestDefaultSocketPathMatchesClient keeps the two identical.
-func DefaultSocketPath() string {
-	if p := os.Getenv("MOTHREADS_SOCKET"); p != "" {
-		return p
+// It reads the environment on every call; the client uses the same rule
+// (both are internal/sockpath's Default).
+func DefaultSocketPath() string { return sockpath.Default() }
+
+// Validate checks c as Serve would before it starts anything, reading the
+// TLS and token files, and returns the first problem as a *ConfigError.
+func (c Config) Validate() error {
+	c, err := c.normalized()
+	if err != nil {
+		return err
 	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "mothreads", "mothreads.sock")
-	}
-	if runtime.GOOS == "windows" {
-		return filepath.Join(os.TempDir(), "mothreads", "mothreads.sock")
-	}
-	return filepath.Join("/tmp", fmt.Sprintf("mothreads-%d", os.Getuid()), "mothreads.sock")
+	_, err = loadTCPAccess(c)
+	return err
 }
 
-// normalized returns c with defaults applied, or an error naming the first
-// invalid setting.
+// normalized returns c with defaults applied, or a *ConfigError naming the
+// first invalid setting.
 func (c Config) normalized() (Config, error) {
 	switch {
 	case c.ExitIdle < 0:
-		return c, fmt.Errorf("daemon config exit_idle: negative duration %v", c.ExitIdle)
+		return c, configErr("ExitIdle", "negative duration %v", c.ExitIdle)
 	case c.RunOutputLimit < 0:
-		return c, fmt.Errorf("daemon config run_output_limit: negative value %d", c.RunOutputLimit)
+		return c, configErr("RunOutputLimit", "negative value %d", c.RunOutputLimit)
 	case c.MaxRequestBytes < 0:
-		return c, fmt.Errorf("daemon config max_request_bytes: negative value %d", c.MaxRequestBytes)
+		return c, configErr("MaxRequestBytes", "negative value %d", c.MaxRequestBytes)
 	case c.MaxBuffered < 0:
-		return c, fmt.Errorf("daemon config max_buffered: negative value %d", c.MaxBuffered)
-	case c.Pool.DrainTimeout < 0 || c.Pool.KillGrace < 0:
-		return c, errors.New("daemon config: negative pool drain timeout or kill grace")
+		return c, configErr("MaxBuffered", "negative value %d", c.MaxBuffered)
+	case c.MaxTCPConns < 0:
+		return c, configErr("MaxTCPConns", "negative value %d", c.MaxTCPConns)
+	case c.TCPAuthTimeout < 0:
+		return c, configErr("TCPAuthTimeout", "negative duration %v", c.TCPAuthTimeout)
+	case c.Pool.DrainTimeout < 0:
+		return c, configErr("Pool.DrainTimeout", "negative duration %v", c.Pool.DrainTimeout)
+	case c.Pool.KillGrace < 0:
+		return c, configErr("Pool.KillGrace", "negative duration %v", c.Pool.KillGrace)
+	}
+	if c.TCPListener != nil && c.Listen == "" {
+		return c, configErr("TCPListener", "needs Listen set to its address, so that the TCP checks apply")
+	}
+	if c.Socket == "" && c.SocketListener != nil {
+		c.Socket = c.SocketListener.Addr().String()
 	}
 	if c.Socket == "" {
 		c.Socket = DefaultSocketPath()
 	}
 	abs, err := filepath.Abs(c.Socket)
 	if err != nil {
-		return c, fmt.Errorf("daemon config socket %q: %w", c.Socket, err)
+		return c, &ConfigError{Field: "Socket", Problem: fmt.Sprintf("%q", c.Socket), Err: err}
 	}
 	c.Socket = abs
 	if c.RunOutputLimit == 0 {
@@ -137,21 +195,67 @@ func (c Config) normalized() (Config, error) {
 	if c.MaxBuffered == 0 {
 		c.MaxBuffered = DefaultMaxBuffered
 	}
+	if c.MaxTCPConns == 0 {
+		c.MaxTCPConns = DefaultMaxTCPConns
+	}
+	if c.TCPAuthTimeout == 0 {
+		c.TCPAuthTimeout = DefaultTCPAuthTimeout
+	}
+	return c, c.checkTCP()
+}
+
+// checkTCP checks that the TCP settings make sense together and
+// authenticate clients (H3 of the 2026-11-30 security report).
+func (c Config) checkTCP() error {
 	if c.Listen == "" {
-		if c.TLSCert != "" || c.TLSKey != "" || c.TLSClientCA != "" || c.TokenFile != "" {
-			return c, errors.New("daemon config: TLS or token settings without a TCP listen address")
+		for _, s := range []struct {
+			field string
+			set   bool
+		}{
+			{"TLSCert", c.TLSCert != ""}, {"TLSKey", c.TLSKey != ""}, {"TLSClientCA", c.TLSClientCA != ""},
+			{"TokenFile", c.TokenFile != ""}, {"InsecureNoClientAuth", c.InsecureNoClientAuth},
+			{"InsecureCleartextToken", c.InsecureCleartextToken},
+		} {
+			if s.set {
+				return configErr(s.field, "applies to the TCP listener only, and Listen is empty")
+			}
 		}
-		return c, nil
+		return nil
 	}
+	tls := c.TLSCert != ""
 	switch {
-	case (c.TLSCert == "") != (c.TLSKey == ""):
-		return c, errors.New("daemon config: TLS needs both a certificate and a key")
-	case c.TLSClientCA != "" && c.TLSCert == "":
-		return c, errors.New("daemon config: a client CA needs TLS (a certificate and a key)")
-	case c.TLSCert == "" && c.TokenFile == "":
-		return c, fmt.Errorf("daemon config: refusing to listen on TCP %s without TLS or a token", c.Listen)
+	case c.TLSCert != "" && c.TLSKey == "":
+		return configErr("TLSCert", "needs TLSKey too")
+	case c.TLSKey != "" && c.TLSCert == "":
+		return configErr("TLSKey", "needs TLSCert too")
+	case c.TLSClientCA != "" && !tls:
+		return configErr("TLSClientCA", "needs TLS (TLSCert and TLSKey)")
+	case c.InsecureNoClientAuth && !tls:
+		return configErr("InsecureNoClientAuth", "needs TLS (TLSCert and TLSKey); without TLS and without client authentication anyone could run commands")
+	case c.TLSClientCA == "" && c.TokenFile == "" && !c.InsecureNoClientAuth:
+		if tls {
+			return configErr("Listen", "refusing TCP on %s with TLS but no client authentication: TLS hides the traffic but lets anyone who reaches the port run commands; add TLSClientCA (mutual TLS) or TokenFile, or set InsecureNoClientAuth", c.Listen)
+		}
+		return configErr("Listen", "refusing TCP on %s without client authentication: add TLSClientCA (mutual TLS, with TLSCert and TLSKey) or TokenFile", c.Listen)
+	case c.TokenFile != "" && !tls && !c.InsecureCleartextToken && !loopback(c.Listen):
+		return configErr("Listen", "refusing a token without TLS on %s, which is not a loopback address: the token would cross the network in clear text; add TLSCert and TLSKey, listen on 127.0.0.1, or set InsecureCleartextToken", c.Listen)
 	}
-	return c, nil
+	return nil
+}
+
+// loopback reports whether the listen address addr is a loopback one only
+// ("127.0.0.1:7070", "[::1]:7070", "localhost:7070"); an empty host means
+// every interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // drainDeadline is how long the server lets calls finish at shutdown before

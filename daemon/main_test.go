@@ -3,18 +3,17 @@
 package daemon_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mothreads/mothreads/client"
 	"github.com/mothreads/mothreads/daemon"
+	"github.com/mothreads/mothreads/internal/proctest"
+	"github.com/mothreads/mothreads/pool"
 	pb "github.com/mothreads/mothreads/proto/mothreads/v1"
 	"github.com/mothreads/mothreads/threads"
 	"go.uber.org/goleak"
@@ -29,6 +28,7 @@ import (
 // clients in its cleanup. In helper mode it is the other-uid client of
 // TestPeerCredentialsRefuseOtherUsers instead.
 func TestMain(m *testing.M) {
+	pool.Launch()
 	if sock := os.Getenv(helperEnv); sock != "" {
 		os.Exit(runHelper(sock))
 	}
@@ -71,6 +71,9 @@ func serveDaemon(t testing.TB, cfg daemon.Config) *testDaemon {
 	}
 	if cfg.Pool.QueueTimeout == 0 {
 		cfg.Pool.QueueTimeout = time.Minute
+	}
+	if cfg.Pool.Launcher == "" {
+		cfg.Pool.Launcher, _ = os.Executable()
 	}
 	if cfg.Pool.KillGrace == 0 {
 		cfg.Pool.KillGrace = time.Second
@@ -185,45 +188,16 @@ func (d *testDaemon) wait(t testing.TB) {
 
 // notifyWriter is an io.Writer that records what it gets and lets a test
 // wait until a given string has arrived.
-type notifyWriter struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	changed chan struct{}
-}
+type notifyWriter struct{ proctest.Buffer }
 
-func newNotifyWriter() *notifyWriter { return &notifyWriter{changed: make(chan struct{})} }
+func newNotifyWriter() *notifyWriter { return &notifyWriter{} }
 
-func (w *notifyWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.b.Write(p)
-	close(w.changed)
-	w.changed = make(chan struct{})
-	return len(p), nil
-}
-
-func (w *notifyWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
-// waitFor waits until the output contains s.
+// waitFor waits until the output contains s, and fails the test if it does
+// not within 30 seconds.
 func (w *notifyWriter) waitFor(t testing.TB, s string) {
 	t.Helper()
-	timeout := time.After(30 * time.Second)
-	for {
-		w.mu.Lock()
-		have, changed := w.b.String(), w.changed
-		w.mu.Unlock()
-		if strings.Contains(have, s) {
-			return
-		}
-		select {
-		case <-changed:
-		case <-timeout:
-			t.Fatalf("output %q never contained %q", have, s)
-		}
+	if !w.WaitFor(s, 30*time.Second, nil) {
+		t.Fatalf("output %q never contained %q", w.String(), s)
 	}
 }
 

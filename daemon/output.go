@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -23,8 +24,10 @@ const maxStdinBuffer = 256 << 10
 var errStreamClosed = errors.New("the call's event stream is closed")
 
 // errOutputClosed is returned by the writer of a stream the client closed
-// (close_output).
-var errOutputClosed = errors.New("the client closed this output stream")
+// (close_output). It wraps io.ErrClosedPipe, which tells the pool to stop
+// reading the stream and close the command's pipe, so that the command's
+// next write to it fails (EPIPE, SIGPIPE).
+var errOutputClosed = fmt.Errorf("the client closed this output stream: %w", io.ErrClosedPipe)
 
 // events serialises the events of one Exec or Attach stream: the pool's
 // stdout and stderr pumps write concurrently, and gRPC allows one sender at

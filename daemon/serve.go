@@ -30,6 +30,11 @@ type daemon struct {
 	started time.Time
 	access  tcpAccess
 
+	instance      string         // random id, sent as HeaderDaemon
+	identities    identityCounts // calls per TLS client identity
+	refusals      *rateLog       // every refusal's warning goes through it
+	tokenFailures *throttle      // failed bearer tokens per TCP peer address
+
 	pool   *pool.Pool
 	grpc   *grpc.Server
 	health *health.Server
@@ -60,25 +65,45 @@ func Serve(root *threads.Thread, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	d := &daemon{cfg: cfg, root: root, uid: os.Geteuid(), pid: os.Getpid(), started: time.Now()}
+	d := &daemon{cfg: cfg, root: root, uid: os.Geteuid(), pid: os.Getpid(), started: time.Now(), instance: newInstanceID()}
 	d.budget.limit = cfg.MaxBuffered
 	d.log = d.logger(root)
 	if d.access, err = loadTCPAccess(cfg); err != nil {
 		return err
 	}
-	sock, err := listenSocket(cfg.Socket, d.log)
+	d.refusals = newRateLog(d.log, refusalsPerSecond)
+	defer d.refusals.stop()
+	d.tokenFailures = newThrottle(tokenBurst, tokenInterval, throttledPeers)
+	sock, err := d.openSocket()
 	if err != nil {
 		return err
 	}
 	var tcp net.Listener
 	if cfg.Listen != "" {
-		if tcp, err = net.Listen("tcp", cfg.Listen); err != nil {
-			sock.close()
-			return fmt.Errorf("daemon: listening on TCP %s: %w", cfg.Listen, err)
+		l := cfg.TCPListener
+		if l == nil {
+			if l, err = net.Listen("tcp", cfg.Listen); err != nil {
+				sock.close()
+				return fmt.Errorf("daemon: listening on TCP %s: %w", cfg.Listen, err)
+			}
 		}
+		tcp = newTCPGate(l, cfg.MaxTCPConns, cfg.TCPAuthTimeout, d.refusals)
 		d.warnWeakTCP()
 	}
+	var healthL net.Listener
+	if cfg.HealthListen != "" {
+		if healthL, err = net.Listen("tcp", cfg.HealthListen); err != nil {
+			if tcp != nil {
+				tcp.Close()
+			}
+			sock.close()
+			return fmt.Errorf("daemon: listening for health checks on %s: %w", cfg.HealthListen, err)
+		}
+	}
 	if d.pool, err = pool.New(root, cfg.Pool); err != nil {
+		if healthL != nil {
+			healthL.Close()
+		}
 		if tcp != nil {
 			tcp.Close()
 		}
@@ -87,14 +112,20 @@ func Serve(root *threads.Thread, cfg Config) error {
 	}
 	d.grpc = d.newServer()
 	server := threads.Go(root, "server", func(t *threads.Thread) error {
-		return d.serve(t, sock.l, tcp)
+		return d.serve(t, sock.l, tcp, healthL)
 	}, threads.StopTimeout(cfg.stopDeadline()))
 	if cfg.ExitIdle > 0 {
 		threads.Go(root, "idle", d.exitIdle)
 	}
-	attrs := []any{"socket", cfg.Socket, "pid", d.pid, "version", cfg.Version}
+	attrs := []any{"socket", cfg.Socket, "pid", d.pid, "version", cfg.Version, "instance", d.instance}
+	if cfg.SocketListener != nil {
+		attrs = append(attrs, "socket_activated", true)
+	}
 	if tcp != nil {
 		attrs = append(attrs, "listen", tcp.Addr().String())
+	}
+	if healthL != nil {
+		attrs = append(attrs, "health_listen", healthL.Addr().String())
 	}
 	d.log.Info("serving", attrs...)
 
@@ -144,6 +175,16 @@ func (d *daemon) shutdown(server *threads.Thread, sock *socket) error {
 	return nil
 }
 
+// openSocket returns the Unix socket to serve: the socket-activated one
+// when there is one (not the daemon's to lock or remove), else its own.
+func (d *daemon) openSocket() (*socket, error) {
+	if l := d.cfg.SocketListener; l != nil {
+		l.SetUnlinkOnClose(false)
+		return &socket{l: l, path: d.cfg.Socket}, nil
+	}
+	return listenSocket(d.cfg.Socket, d.log)
+}
+
 // logger returns the logger for t's messages (the daemon's for a nil t).
 func (d *daemon) logger(t *threads.Thread) *slog.Logger {
 	if t == nil {
@@ -155,13 +196,24 @@ func (d *daemon) logger(t *threads.Thread) *slog.Logger {
 	return t.Logger()
 }
 
-// warnWeakTCP warns about TCP settings that work but protect little.
+// Limits of refusals (see rateLog and throttle).
+const (
+	refusalsPerSecond = 10
+	tokenBurst        = 10
+	tokenInterval     = time.Second
+	throttledPeers    = 4096
+)
+
+// warnWeakTCP warns about TCP settings that were allowed explicitly but
+// protect little.
 func (d *daemon) warnWeakTCP() {
 	switch {
+	case d.access.tls == nil && !loopback(d.cfg.Listen):
+		d.log.Warn("TCP without TLS on a non-loopback address (InsecureCleartextToken): the bearer token and all traffic cross the network in clear text", "listen", d.cfg.Listen)
 	case d.access.tls == nil:
-		d.log.Warn("TCP without TLS: the bearer token and all traffic cross the network in clear text", "listen", d.cfg.Listen)
+		d.log.Warn("TCP without TLS: the bearer token and all traffic are in clear text on loopback", "listen", d.cfg.Listen)
 	case d.access.token == nil && d.access.tls.ClientCAs == nil:
-		d.log.Warn("TCP with TLS but neither client certificates nor a token: any client that can connect may run commands", "listen", d.cfg.Listen)
+		d.log.Warn("TCP with TLS but no client authentication (InsecureNoClientAuth): any client that can connect may run commands", "listen", d.cfg.Listen)
 	}
 }
 

@@ -27,12 +27,15 @@ const servicePrefix = "/mothreads.v1.Mothreads/"
 // newServer builds the gRPC server: the Mothreads service, health and
 // reflection, behind the access checks.
 func (d *daemon) newServer() *grpc.Server {
-	creds := &transportCreds{log: d.log}
+	creds := &transportCreds{refusals: d.refusals, authAtHandshake: d.access.token == nil}
 	if d.access.tls != nil {
 		creds.tls = credentials.NewTLS(d.access.tls)
 	}
 	opts := []grpc.ServerOption{
 		grpc.Creds(trackedCreds{TransportCredentials: creds, b: &d.budget}), // counts what each connection writes (budget.go)
+		// The handshake of a TCP connection (TLS, then HTTP/2) must end
+		// within the time it has to authenticate; a Unix one is instant.
+		grpc.ConnectionTimeout(d.cfg.TCPAuthTimeout),
 		grpc.MaxRecvMsgSize(d.cfg.MaxRequestBytes),
 		grpc.ChainUnaryInterceptor(d.unaryInterceptor),
 		grpc.ChainStreamInterceptor(d.streamInterceptor),
@@ -40,12 +43,14 @@ func (d *daemon) newServer() *grpc.Server {
 	s := grpc.NewServer(append(opts, callPathOptions()...)...)
 	pb.RegisterMothreadsServer(s, d)
 	d.health = health.NewServer()
+	d.setHealth(healthpb.HealthCheckResponse_NOT_SERVING) // until warm: see watchReadiness
 	healthpb.RegisterHealthServer(s, d.health)
 	reflection.Register(s)
 	return s
 }
 
-// serve is the "server" thread. It serves until asked to stop, then drains:
+// serve is the "server" thread. It serves, with the "health" thread saying
+// when it is ready (see watchReadiness), until asked to stop, then drains:
 //
 //  1. health reports NOT_SERVING (Status too) and GracefulStop begins: the
 //     listeners close, clients get GOAWAY, calls in flight go on.
@@ -62,7 +67,7 @@ func (d *daemon) newServer() *grpc.Server {
 //     can hold it up), or the tree is forced, Stop closes every connection,
 //     which unblocks their sends; the handlers then get another two kill
 //     graces and a second to return.
-func (d *daemon) serve(t *threads.Thread, unix, tcp net.Listener) error {
+func (d *daemon) serve(t *threads.Thread, unix, tcp, healthL net.Listener) error {
 	d.server = t // before any handler runs: they register under it
 	log := d.logger(t)
 	listeners := map[string]net.Listener{"listen-unix": unix, "listen-tcp": tcp}
@@ -82,8 +87,18 @@ func (d *daemon) serve(t *threads.Thread, unix, tcp net.Listener) error {
 		})
 	}
 	d.serving.Store(true)
-	d.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	d.health.SetServingStatus(pb.Mothreads_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	threads.Go(t, "health", d.watchReadiness)
+	if healthL != nil {
+		// Health only, plain text, no access checks (Config.HealthListen);
+		// it says NOT_SERVING through the drain and stops last.
+		hs := grpc.NewServer()
+		healthpb.RegisterHealthServer(hs, d.health)
+		threads.Go(t, "listen-health", func(*threads.Thread) error {
+			_ = hs.Serve(healthL)
+			return nil
+		})
+		defer hs.Stop()
+	}
 
 	t.PleaseStop().Wait()
 	d.serving.Store(false)
@@ -154,19 +169,32 @@ func (d *daemon) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if err := d.authorize(ctx, info.FullMethod); err != nil {
 		return nil, err
 	}
+	if err := d.fleetCall(ctx, info.FullMethod); err != nil {
+		return nil, err
+	}
 	ctx, done := d.begin(ctx, info.FullMethod)
 	defer done()
 	defer d.recoverPanic(ctx, info.FullMethod, &err)
-	return handler(ctx, req)
+	resp, err = handler(ctx, req)
+	if err == nil && strings.HasPrefix(info.FullMethod, servicePrefix) {
+		_ = grpc.SetHeader(ctx, d.daemonHeader())
+	}
+	return resp, err
 }
 
 func (d *daemon) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 	if err := d.authorize(ss.Context(), info.FullMethod); err != nil {
 		return err
 	}
+	if err := d.fleetCall(ss.Context(), info.FullMethod); err != nil {
+		return err
+	}
 	ctx, done := d.begin(ss.Context(), info.FullMethod)
 	defer done()
 	defer d.recoverPanic(ctx, info.FullMethod, &err)
+	if strings.HasPrefix(info.FullMethod, servicePrefix) {
+		ss = &headerOnSend{ServerStream: ss, header: d.daemonHeader()}
+	}
 	return handler(srv, &serverStream{ServerStream: ss, ctx: ctx})
 }
 

@@ -179,7 +179,7 @@ func joinMessage(a, b string) string {
 
 // Status reports the pool's figures and the daemon's state.
 func (d *daemon) Status(context.Context, *pb.StatusRequest) (*pb.StatusResponse, error) {
-	resp := statusResponse(d.pool.Stats(), d.cfg.Version, d.pid, d.started, d.serving.Load())
+	resp := d.fleetStatus(statusResponse(d.pool.Stats(), d.cfg.Version, d.pid, d.started, d.serving.Load()))
 	resp.Buffers = &pb.BufferStatus{
 		HeldBytes:  d.budget.used.Load(),
 		PeakBytes:  d.budget.peak.Load(),

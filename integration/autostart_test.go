@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // exitIdleBound is how long an auto-started daemon with --exit-idle 2s may
@@ -66,7 +68,7 @@ func TestAutostartExitIdle(t *testing.T) {
 	if len(daemons) != 1 {
 		t.Fatalf("daemons after the auto-start: %v, want one", daemons)
 	}
-	if !waitGone(daemons[0], exitIdleBound) {
+	if !proctest.WaitGone(daemons[0], exitIdleBound) {
 		t.Fatalf("the auto-started daemon (pid %d) still runs %v after its last call, with --exit-idle 2s", daemons[0], exitIdleBound)
 	}
 	e.socketGone()
@@ -111,7 +113,7 @@ func TestAutostartRace(t *testing.T) {
 	}
 	s := e.status()
 	for _, pid := range e.markedDaemons() {
-		if pid != s.PID && !waitGone(pid, daemonStopBound) {
+		if pid != s.PID && !proctest.WaitGone(pid, daemonStopBound) {
 			t.Errorf("a second daemon (pid %d, %q) still runs beside the serving one (%d)", pid, procArgs(pid), s.PID)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // BenchmarkCLIProcess compares, in turns, the whole CLI as a process
@@ -27,7 +29,7 @@ func BenchmarkCLIProcess(b *testing.B) {
 	defer os.RemoveAll(dir)
 	socket := filepath.Join(dir, "d.sock")
 	d := exec.Command(bin.mothreadsd, "--socket", socket, "--min-idle", "2")
-	logs := newLogBuffer()
+	logs := new(proctest.Buffer)
 	d.Stderr = logs
 	if err := d.Start(); err != nil {
 		b.Fatal(err)
@@ -42,7 +44,7 @@ func BenchmarkCLIProcess(b *testing.B) {
 			b.Errorf("mothreadsd: %v\n%s", waitErr, logs)
 		}
 	}()
-	if !logs.waitFor("msg=serving", daemonStartBound, done) {
+	if !logs.WaitFor("msg=serving", daemonStartBound, done) {
 		b.Fatalf("the daemon did not serve:\n%s", logs)
 	}
 	cli := []string{bin.mothreads, "exec", "--socket", socket, "--no-autostart", "-c", "true"}

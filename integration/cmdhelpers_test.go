@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // daemonStatus is the part of `mothreads status --json` the tests read.
@@ -80,7 +82,7 @@ func (e *env) socketGone() {
 
 // exited reports whether pid has exited (or been reaped) by now, without
 // waiting.
-func exited(pid int) bool { return waitGone(pid, 0) }
+func exited(pid int) bool { return proctest.WaitGone(pid, 0) }
 
 // procArgs returns pid's command line, split.
 func procArgs(pid int) []string {
@@ -111,7 +113,7 @@ func procSession(pid int) int {
 // or mothreads in its daemon mode.
 func (e *env) markedDaemons() []int {
 	var out []int
-	for _, pid := range markedProcesses(markerVar, e.marker) {
+	for _, pid := range proctest.Marked(proctest.MarkerVar, e.marker) {
 		args := procArgs(pid)
 		if len(args) > 1 && (filepath.Base(args[0]) == "mothreadsd" || args[1] == "daemon") {
 			out = append(out, pid)

@@ -120,7 +120,7 @@ func TestDaemonSettingsFromEnvironment(t *testing.T) {
 		"MOTHREADS_MIN_IDLE=3", "MOTHREADS_MAX_SESSIONS=5", "MOTHREADS_LOG_FORMAT=json",
 		"MOTHREADS_LOG_LEVEL=debug", "MOTHREADS_KILL_GRACE=300ms", "MOTHREADS_DEFAULT_TIMEOUT=400ms",
 		"MOTHREADS_INIT=MTI_FROM_INIT=yes")
-	if !d.logs.waitFor(`"msg":"serving"`, daemonStartBound, d.done) {
+	if !d.logs.WaitFor(`"msg":"serving"`, daemonStartBound, d.done) {
 		t.Fatalf("mothreadsd did not log that it serves, in JSON; its log:\n%s", d.logs)
 	}
 	t.Cleanup(func() { d.stop(t, e.socket) })

@@ -5,28 +5,18 @@ package integration
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/mothreads/mothreads/internal/proctest"
 )
-
-// markerVar tags every process a test causes: its daemons and CLIs get it
-// in their environment, and everything they start inherits it (the CLI
-// sends its environment with each call), so leftovers can be found in /proc
-// after the test (C8), whatever their parent became.
-const markerVar = "MOTHREADS_TEST_MARKER"
 
 // Bounds of waits on other processes.
 const (
@@ -53,18 +43,12 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: dir, socket: filepath.Join(dir, "run", "d.sock"), marker: newMarker()}
+	e := &env{t: t, dir: dir, socket: filepath.Join(dir, "run", "d.sock"), marker: proctest.NewMarker()}
 	t.Cleanup(func() {
-		assertNoLeftovers(t, markerVar, e.marker)
+		proctest.AssertNoLeftovers(t, proctest.MarkerVar, e.marker, dieBound)
 		os.RemoveAll(dir)
 	})
 	return e
-}
-
-func newMarker() string {
-	b := make([]byte, 8)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // environ is the environment of the test's processes: the test's own
@@ -89,14 +73,14 @@ func (e *env) environ(extra ...string) []string {
 	if gorace != "" {
 		out = append(out, "GORACE="+gorace)
 	}
-	out = append(out, markerVar+"="+e.marker, "MOTHREADS_SOCKET="+e.socket)
+	out = append(out, proctest.MarkerVar+"="+e.marker, "MOTHREADS_SOCKET="+e.socket)
 	return append(out, extra...)
 }
 
 // daemon is a mothreadsd started by a test.
 type daemon struct {
 	cmd  *exec.Cmd
-	logs *logBuffer
+	logs *proctest.Buffer
 	done chan struct{} // closed when the process has exited
 	err  error         // cmd.Wait's, set before done closes
 }
@@ -119,7 +103,7 @@ func (e *env) startDaemon(args []string, extra ...string) *daemon {
 func (e *env) serveDaemon(args []string, extra ...string) *daemon {
 	e.t.Helper()
 	d := e.spawnDaemon(args, extra...)
-	if !d.logs.waitFor("msg=serving", daemonStartBound, d.done) {
+	if !d.logs.WaitFor("msg=serving", daemonStartBound, d.done) {
 		e.t.Fatalf("mothreadsd did not start serving; its log:\n%s", d.logs)
 	}
 	return d
@@ -140,7 +124,7 @@ func (e *env) spawnDaemonExact(all []string, extra ...string) *daemon {
 	e.t.Helper()
 	cmd := exec.Command(bin.mothreadsd, all...)
 	cmd.Env = e.environ(extra...)
-	d := &daemon{cmd: cmd, logs: newLogBuffer(), done: make(chan struct{})}
+	d := &daemon{cmd: cmd, logs: new(proctest.Buffer), done: make(chan struct{})}
 	cmd.Stderr = d.logs
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
@@ -253,108 +237,6 @@ func (r result) want(t *testing.T, code int) result {
 		t.Errorf("exit status %d, want %d\nstdout: %q\nstderr: %q", r.code, code, r.stdout, r.stderr)
 	}
 	return r
-}
-
-// logBuffer collects a process's output and lets a test wait for a line.
-type logBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed and replaced on every write
-}
-
-func newLogBuffer() *logBuffer { return &logBuffer{changed: make(chan struct{})} }
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Write(p)
-	close(l.changed)
-	l.changed = make(chan struct{})
-	return len(p), nil
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// waitFor waits until the output contains s; it gives up after bound or
-// when gone closes.
-func (l *logBuffer) waitFor(s string, bound time.Duration, gone <-chan struct{}) bool {
-	deadline := time.After(bound)
-	for {
-		l.mu.Lock()
-		found, changed := bytes.Contains(l.buf.Bytes(), []byte(s)), l.changed
-		l.mu.Unlock()
-		if found {
-			return true
-		}
-		select {
-		case <-changed:
-		case <-gone:
-			return strings.Contains(l.String(), s)
-		case <-deadline:
-			return false
-		}
-	}
-}
-
-// assertNoLeftovers fails if a process carrying name=value in its
-// environment is alive. Processes being killed get dieBound to vanish;
-// their end is watched through a pidfd, not by polling.
-func assertNoLeftovers(t *testing.T, name, value string) {
-	t.Helper()
-	for _, pid := range markedProcesses(name, value) {
-		if !waitGone(pid, dieBound) {
-			t.Errorf("process %d (%s) outlived the test (C8)", pid, cmdline(pid))
-			unix.Kill(pid, unix.SIGKILL)
-		}
-	}
-}
-
-// waitGone waits up to bound for pid to exit and reports whether it has.
-func waitGone(pid int, bound time.Duration) bool {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return true // gone already
-	}
-	defer unix.Close(fd)
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	deadline := time.Now().Add(bound)
-	for {
-		n, err := unix.Poll(fds, int(time.Until(deadline).Milliseconds()))
-		if n > 0 {
-			return true
-		}
-		if err != unix.EINTR || time.Now().After(deadline) {
-			return false
-		}
-	}
-}
-
-// markedProcesses returns the processes with name=value in their
-// environment, except this one.
-func markedProcesses(name, value string) []int {
-	entries, _ := os.ReadDir("/proc")
-	want := []byte(name + "=" + value + "\x00")
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err == nil && bytes.Contains(env, want) {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
-func cmdline(pid int) string {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 }
 
 // lineReader reads a process's output line by line for a test that must

@@ -120,10 +120,8 @@ func (d *daemon) goroutines(t *testing.T) int {
 	}
 	deadline := time.After(daemonStartBound)
 	for {
-		d.logs.mu.Lock()
-		m := goroutineTotal.FindSubmatch(d.logs.buf.Bytes()[from:])
-		changed := d.logs.changed
-		d.logs.mu.Unlock()
+		changed := d.logs.Changed()
+		m := goroutineTotal.FindStringSubmatch(d.logs.String()[from:])
 		if m != nil {
 			n, _ := strconv.Atoi(string(m[1]))
 			return n

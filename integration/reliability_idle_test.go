@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mothreads/mothreads/client"
+	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // sessionShells returns the daemon's session shells (its children that run
@@ -18,7 +19,7 @@ func sessionShells(d *daemon) map[int][]int {
 	out := map[int][]int{}
 	all := descendants(d.pid())
 	for _, pid := range all {
-		if parentOf(pid) == d.pid() && strings.Contains(cmdline(pid), "mothreads session program") {
+		if parentOf(pid) == d.pid() && strings.HasPrefix(proctest.Cmdline(pid), "mothreads-session-") {
 			out[pid] = nil
 		}
 	}
@@ -67,7 +68,7 @@ func TestFaultIdleSessionPartsKilled(t *testing.T) {
 	killed := 0
 	for _, kids := range shells {
 		for _, pid := range kids {
-			if syscall.Kill(pid, syscall.SIGKILL) == nil && waitGone(pid, dieBound) {
+			if syscall.Kill(pid, syscall.SIGKILL) == nil && proctest.WaitGone(pid, dieBound) {
 				killed++
 			}
 		}
@@ -80,7 +81,7 @@ func TestFaultIdleSessionPartsKilled(t *testing.T) {
 
 	before := status(t, c)
 	for pid := range sessionShells(d) {
-		if syscall.Kill(pid, syscall.SIGKILL) != nil || !waitGone(pid, dieBound) {
+		if syscall.Kill(pid, syscall.SIGKILL) != nil || !proctest.WaitGone(pid, dieBound) {
 			t.Fatalf("session shell %d did not die", pid)
 		}
 	}

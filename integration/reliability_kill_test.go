@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mothreads/mothreads/client"
+	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // TestFaultDaemonKilledUnderLoad kills -9 the daemon while 24 clients keep
@@ -92,14 +93,14 @@ func TestFaultDaemonKilledUnderLoad(t *testing.T) {
 	mu.Unlock()
 	// Sessions, commands, grandchildren and the reaper: newEnv's cleanup
 	// checks the same marker, but this names the test that left them.
-	assertNoLeftovers(t, markerVar, e.marker)
+	proctest.AssertNoLeftovers(t, proctest.MarkerVar, e.marker, dieBound)
 }
 
 // countSleeps counts the sleep processes marked with the env's marker.
 func countSleeps(marker string) int {
 	n := 0
-	for _, pid := range markedProcesses(markerVar, marker) {
-		if strings.HasPrefix(cmdline(pid), "sleep ") {
+	for _, pid := range proctest.Marked(proctest.MarkerVar, marker) {
+		if strings.HasPrefix(proctest.Cmdline(pid), "sleep ") {
 			n++
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mothreads/mothreads/client"
+	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // TestFaultQueuedCallsCancelled: with the only session busy, 40 queued
@@ -98,14 +99,14 @@ func TestFaultReaperKilled(t *testing.T) {
 	c := e.dial(t)
 	reaper := 0
 	for _, pid := range descendants(d.pid()) {
-		if strings.Contains(cmdline(pid), "mothreads-reaper") {
+		if strings.Contains(proctest.Cmdline(pid), "mothreads-reaper") {
 			reaper = pid
 		}
 	}
 	if reaper == 0 {
 		t.Fatalf("no reaper among the daemon's processes")
 	}
-	if err := syscall.Kill(reaper, syscall.SIGKILL); err != nil || !waitGone(reaper, dieBound) {
+	if err := syscall.Kill(reaper, syscall.SIGKILL); err != nil || !proctest.WaitGone(reaper, dieBound) {
 		t.Fatalf("killing the reaper %d: %v", reaper, err)
 	}
 	for i := range 20 {
@@ -120,7 +121,7 @@ func TestFaultReaperKilled(t *testing.T) {
 			t.Fatalf("call %d without a reaper: %v %v", i, r, err)
 		}
 	}
-	if d.logs.waitFor("reaper gone", 0, d.done) {
+	if d.logs.WaitFor("reaper gone", 0, d.done) {
 		t.Logf("the daemon logged that its reaper is gone")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mothreads/mothreads/client"
+	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // TestFaultStickyShellKilledMidCall kills -9 a sticky session's shell while
@@ -23,7 +24,7 @@ func TestFaultStickyShellKilledMidCall(t *testing.T) {
 	if r, err := c.Run(ctx, &client.Request{Session: "s", Script: "STATE=kept"}, 0); err != nil || !r.Success() {
 		t.Fatalf("setting state: %v %v", r, err)
 	}
-	call := newMarker()
+	call := proctest.NewMarker()
 	out := newSignalWriter("started\n")
 	p, err := c.Start(ctx, &client.Request{Session: "s", Script: "echo started; sleep 300; echo not reached",
 		Env: []string{"MTI_CALL=" + call}}, out, nil)
@@ -37,7 +38,7 @@ func TestFaultStickyShellKilledMidCall(t *testing.T) {
 	// after "started": /proc gives no event for that, so poll.
 	shell := 0
 	for deadline := time.Now().Add(dieBound); shell <= 1 && time.Now().Before(deadline); {
-		for _, pid := range markedProcesses("MTI_CALL", call) {
+		for _, pid := range proctest.Marked("MTI_CALL", call) {
 			if pp := parentOf(pid); pp > 1 && parentOf(pp) == d.pid() {
 				shell = pp
 			}
@@ -57,7 +58,7 @@ func TestFaultStickyShellKilledMidCall(t *testing.T) {
 	if err == nil && !res.SessionLost && res.Signal == 0 {
 		t.Errorf("result %v, want the session reported lost", res)
 	}
-	assertNoLeftovers(t, "MTI_CALL", call)
+	proctest.AssertNoLeftovers(t, "MTI_CALL", call, dieBound)
 	r, err := c.Run(ctx, &client.Request{Session: "s", Script: `echo "state=${STATE-none}"`}, 0)
 	if err != nil || !r.Success() || string(r.Stdout) != "state=none\n" {
 		t.Fatalf("the next call on the name: %v %v", r, err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mothreads/mothreads/client"
+	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // TestFaultClientKilledMidStream kills -9 the CLI while its command runs,
@@ -32,12 +33,12 @@ func TestFaultClientKilledMidStream(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := status(t, c)
-			call := newMarker()
+			call := proctest.NewMarker()
 			cmd := e.cli([]string{"exec", "--env", "MTI_CALL=" + call, "--", "bash", "-c", tc.script})
 			startReading(t, cmd).expect(t, "ready")
 			cmd.Process.Kill()
 			cmd.Wait()
-			assertNoLeftovers(t, "MTI_CALL", call)
+			proctest.AssertNoLeftovers(t, "MTI_CALL", call, dieBound)
 			waitStatus(t, c, "the call counted as cancelled", func(s *client.Status) bool {
 				return s.Calls.Cancelled > before.Calls.Cancelled && s.Calls.InFlight == 0
 			})
@@ -149,7 +150,7 @@ func startStalled(t *testing.T, ctx context.Context, c *client.Client, attach bo
 	}()
 	deadline := time.Now().Add(cliBound)
 	for {
-		if pids := markedProcesses("MTI_CALL", call); len(pids) > 0 {
+		if pids := proctest.Marked("MTI_CALL", call); len(pids) > 0 {
 			return pids[0], func() (*client.Result, error) { o := <-done; return o.res, o.err }
 		}
 		if time.Now().After(deadline) {
@@ -173,7 +174,7 @@ func TestFaultStalledReader(t *testing.T) {
 		t.Run(map[bool]string{true: "attach", false: "exec"}[attach], func(t *testing.T) {
 			before := quickCalls(t, other, 30)
 			rssBefore := procStatusKB(t, d.pid(), "VmRSS")
-			call := newMarker()
+			call := proctest.NewMarker()
 			w := &stallWriter{first: make(chan struct{}), release: make(chan struct{})}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -212,7 +213,7 @@ func TestFaultStalledReader(t *testing.T) {
 			if err == nil && !res.Cancelled {
 				t.Errorf("result %v, want cancelled", res)
 			}
-			assertNoLeftovers(t, "MTI_CALL", call)
+			proctest.AssertNoLeftovers(t, "MTI_CALL", call, dieBound)
 			quickCalls(t, other, 1)
 		})
 	}
@@ -254,14 +255,14 @@ func TestFaultTwoHundredChildren(t *testing.T) {
 		{"-c", "for i in $(seq 200); do sleep 300 & done; echo spawned; wait"},
 		{"--", "bash", "-c", "for i in $(seq 200); do sleep 300 & done; echo spawned; wait"},
 	} {
-		call := newMarker()
+		call := proctest.NewMarker()
 		cmd := e.cli(append([]string{"exec", "--timeout", "5s", "--env", "MTI_CALL=" + call}, form...))
 		startReading(t, cmd).expect(t, "spawned")
 		// The last children may still be between fork and exec, where
 		// their environment is not yet the marked one.
 		deadline := time.Now().Add(3 * time.Second) // within the 5 s timeout
-		n := len(markedProcesses("MTI_CALL", call))
-		for ; n < 200 && time.Now().Before(deadline); n = len(markedProcesses("MTI_CALL", call)) {
+		n := len(proctest.Marked("MTI_CALL", call))
+		for ; n < 200 && time.Now().Before(deadline); n = len(proctest.Marked("MTI_CALL", call)) {
 			time.Sleep(10 * time.Millisecond) // polling /proc: no event says "exec'd"
 		}
 		if n < 200 {
@@ -270,6 +271,6 @@ func TestFaultTwoHundredChildren(t *testing.T) {
 		if code := waitExit(t, cmd); code != 124 {
 			t.Errorf("%v: exit status %d, want 124 (timed out)", form, code)
 		}
-		assertNoLeftovers(t, "MTI_CALL", call)
+		proctest.AssertNoLeftovers(t, "MTI_CALL", call, dieBound)
 	}
 }

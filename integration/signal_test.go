@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // startInterruptible starts `mothreads exec` on a bash that runs trap
@@ -15,7 +17,7 @@ import (
 // call. It returns once the command has printed "ready".
 func startInterruptible(t *testing.T, e *env, trap string) (cmd *exec.Cmd, lines *lineReader, callMarker string) {
 	t.Helper()
-	callMarker = newMarker()
+	callMarker = proctest.NewMarker()
 	script := trap + `; echo ready; while :; do sleep 30 & wait $!; done`
 	cmd = e.cli([]string{"exec", "--env", "MTI_CALL=" + callMarker, "--", "bash", "-c", script})
 	lines = startReading(t, cmd)
@@ -43,7 +45,7 @@ func TestCtrlCIsForwardedToTheCommand(t *testing.T) {
 	if code := waitExit(t, cmd); code != 7 {
 		t.Errorf("exit status %d, want the command's 7", code)
 	}
-	assertNoLeftovers(t, "MTI_CALL", call)
+	proctest.AssertNoLeftovers(t, "MTI_CALL", call, dieBound)
 }
 
 func TestSecondCtrlCCancelsTheCall(t *testing.T) {
@@ -57,7 +59,7 @@ func TestSecondCtrlCCancelsTheCall(t *testing.T) {
 	if code := waitExit(t, cmd); code != 128+int(syscall.SIGINT) {
 		t.Errorf("exit status %d, want %d", code, 128+int(syscall.SIGINT))
 	}
-	assertNoLeftovers(t, "MTI_CALL", call)
+	proctest.AssertNoLeftovers(t, "MTI_CALL", call, dieBound)
 }
 
 func TestUntrappedCtrlCKillsTheCommand(t *testing.T) {
@@ -69,7 +71,7 @@ func TestUntrappedCtrlCKillsTheCommand(t *testing.T) {
 	if code := waitExit(t, cmd); code != 128+int(syscall.SIGINT) {
 		t.Errorf("exit status %d, want %d (the command died by SIGINT)", code, 128+int(syscall.SIGINT))
 	}
-	assertNoLeftovers(t, "MTI_CALL", call)
+	proctest.AssertNoLeftovers(t, "MTI_CALL", call, dieBound)
 }
 
 func TestTermAndHupCancelTheCall(t *testing.T) {
@@ -83,7 +85,7 @@ func TestTermAndHupCancelTheCall(t *testing.T) {
 			if code := waitExit(t, cmd); code != 128+int(sig) {
 				t.Errorf("exit status %d, want %d", code, 128+int(sig))
 			}
-			assertNoLeftovers(t, "MTI_CALL", call)
+			proctest.AssertNoLeftovers(t, "MTI_CALL", call, dieBound)
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/mothreads/mothreads/internal/proctest"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,7 +21,7 @@ type ptyRun struct {
 	cmd    *exec.Cmd
 	master *os.File
 	tty    *os.File // the terminal side, kept open to read its mode
-	out    *logBuffer
+	out    *proctest.Buffer
 	done   chan struct{}
 }
 
@@ -34,7 +35,7 @@ func startOnPTY(t *testing.T, e *env, args ...string) *ptyRun {
 	if err := pty.Setsize(master, &pty.Winsize{Rows: 33, Cols: 101}); err != nil {
 		t.Fatal(err)
 	}
-	r := &ptyRun{cmd: e.cli(args), master: master, tty: tty, out: newLogBuffer(), done: make(chan struct{})}
+	r := &ptyRun{cmd: e.cli(args), master: master, tty: tty, out: new(proctest.Buffer), done: make(chan struct{})}
 	r.cmd.Stdin, r.cmd.Stdout, r.cmd.Stderr = tty, tty, tty
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := r.cmd.Start(); err != nil {
@@ -69,7 +70,7 @@ func startOnPTY(t *testing.T, e *env, args ...string) *ptyRun {
 // expect waits until the terminal shows s.
 func (r *ptyRun) expect(t *testing.T, s string) {
 	t.Helper()
-	if !r.out.waitFor(s, cliBound, nil) {
+	if !r.out.WaitFor(s, cliBound, nil) {
 		t.Fatalf("the terminal never showed %q; it shows %q", s, r.out.String())
 	}
 }

@@ -30,6 +30,7 @@ func benchPool(b *testing.B, cfg pool.Config) *pool.Pool {
 	if cfg.MinIdle == 0 {
 		cfg.MinIdle = 2
 	}
+	cfg.Launcher = launcher()
 	p, err := pool.New(root, cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -25,10 +25,22 @@ type Config struct {
 	// Dir is the directory sessions start in; empty means the process's.
 	Dir string
 	// RuntimeDir is where per-session private directories (mode 0700) are
-	// made. Empty means $XDG_RUNTIME_DIR, else /dev/shm, else os.TempDir():
-	// every call makes and removes a few FIFOs there, which costs several
-	// times more on a disk file system than on a tmpfs.
+	// made: each call's FIFOs live there for the moment it takes the
+	// session's shell to open them (on Windows the directory holds the
+	// batch files of scripts of several lines). Empty means
+	// $XDG_RUNTIME_DIR, else /dev/shm (a memory file system), else
+	// os.TempDir().
 	RuntimeDir string
+	// Launcher is the path of a program that calls Launch first thing in
+	// main, usually the running binary (os.Executable()). Session shells
+	// are started through it, which makes each one a child subreaper with
+	// a clean signal state: every process a call leaves behind, even one
+	// that moved to a process group or session of its own, stays in the
+	// shell's process tree, where the pool finds and ends it cheaply.
+	// Empty starts shells directly; leftovers are then found by session
+	// id, which costs a scan of /proc at the end of each call and misses
+	// processes that called setsid.
+	Launcher string
 
 	// MinIdle sessions are kept started and idle, ready for calls.
 	MinIdle int
@@ -57,15 +69,9 @@ type Config struct {
 	// means 60s.
 	StartTimeout time.Duration
 
-	// Limits on requests.
+	// Limits on requests. A zero MaxRequestBytes means
+	// DefaultMaxRequestBytes.
 	Limits Limits
-}
-
-// Limits bound what one request may carry.
-type Limits struct {
-	// MaxRequestBytes bounds the sum of the sizes of the script, arguments,
-	// environment entries and paths. Zero means 4 MiB.
-	MaxRequestBytes int
 }
 
 // Config defaults.

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/mothreads/mothreads/internal/proctest"
 	"github.com/mothreads/mothreads/pool"
 	"github.com/mothreads/mothreads/threads"
 )
@@ -21,7 +22,7 @@ const crashHelperEnv = "MOTHREADS_POOL_CRASH_HELPER"
 // waits to be killed.
 func crashHelper() {
 	root := threads.NewRoot("helper")
-	p, err := pool.New(root, pool.Config{MinIdle: 2, MaxSessions: 4})
+	p, err := pool.New(root, pool.Config{MinIdle: 2, MaxSessions: 4, Launcher: launcher()})
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
@@ -44,9 +45,9 @@ func crashHelper() {
 // C8: when the process that owns a pool dies by SIGKILL, every shell,
 // command and grandchild it started dies with it.
 func TestNothingSurvivesAKilledOwner(t *testing.T) {
-	marker := newMarker()
+	marker := proctest.NewMarker()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), crashHelperEnv+"=1", markerVar+"="+marker)
+	cmd.Env = append(os.Environ(), crashHelperEnv+"=1", proctest.MarkerVar+"="+marker)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -60,10 +61,10 @@ func TestNothingSurvivesAKilledOwner(t *testing.T) {
 		cmd.Wait()
 		t.Fatalf("helper said %q", line)
 	}
-	if n := len(markedProcesses(marker)); n < 6 {
+	if n := len(proctest.Marked(proctest.MarkerVar, marker)); n < 6 {
 		t.Errorf("only %d processes carry the marker before the crash", n)
 	}
 	cmd.Process.Kill() // SIGKILL: no cleanup code of the pool runs
 	cmd.Wait()
-	assertNoLeftovers(t, marker)
+	proctest.AssertNoLeftovers(t, proctest.MarkerVar, marker, leftoverBound)
 }

@@ -4,18 +4,19 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mothreads/mothreads/pool/internal/driver"
 	"github.com/mothreads/mothreads/signals"
 )
 
 // waiter is a call queued for a session (C10: FIFO, bounded by the queue
 // timeout).
 type waiter struct {
-	c     *call
+	c     *driver.Call
 	ready chan *session // receives the session assigned to c
 	errc  chan error    // receives why c will never get one
 }
 
-func newWaiter(c *call) *waiter {
+func newWaiter(c *driver.Call) *waiter {
 	return &waiter{c: c, ready: make(chan *session, 1), errc: make(chan error, 1)}
 }
 
@@ -29,8 +30,8 @@ func (w *waiter) fail(err error) {
 // acquire returns a session assigned to c: an idle one at once, else the
 // first to become free, in FIFO order with other queued calls, starting a
 // new session if the pool is below MaxSessions.
-func (p *Pool) acquire(c *call) (*session, error) {
-	if c.req.Session != "" {
+func (p *Pool) acquire(c *driver.Call) (*session, error) {
+	if c.Req.Session != "" {
 		return p.acquireSticky(c)
 	}
 	p.mu.Lock()
@@ -63,7 +64,7 @@ func (p *Pool) await(w *waiter, dequeue func() bool) (*session, error) {
 		return s, nil
 	case err := <-w.errc:
 		return nil, err
-	case <-w.c.cancel.Done():
+	case <-w.c.Cancelled().Done():
 	case <-limit.Done():
 	}
 	p.mu.Lock()
@@ -73,7 +74,7 @@ func (p *Pool) await(w *waiter, dequeue func() bool) (*session, error) {
 		// Served or failed while we gave up: take what came.
 		select {
 		case s := <-w.ready:
-			if w.c.cancel.Fired() {
+			if w.c.Cancelled().Fired() {
 				p.release(s, w.c, nil, nil)
 				break
 			}
@@ -82,8 +83,8 @@ func (p *Pool) await(w *waiter, dequeue func() bool) (*session, error) {
 			return nil, err
 		}
 	}
-	if w.c.cancel.Fired() {
-		return nil, &RequestError{Kind: Unavailable, Problem: w.c.cancelReason() + " (while queued)"}
+	if w.c.Cancelled().Fired() {
+		return nil, &RequestError{Kind: Unavailable, Problem: w.c.CancelReason() + " (while queued)"}
 	}
 	return nil, &RequestError{Kind: Busy, Err: ErrQueueTimeout,
 		Problem: fmt.Sprintf("all %d sessions stayed busy for the queue timeout (%v)", p.cfg.MaxSessions, p.cfg.QueueTimeout)}
@@ -100,7 +101,7 @@ func (p *Pool) dequeueLocked(q *[]*waiter, w *waiter) bool {
 }
 
 // assignLocked marks s busy with c.
-func (p *Pool) assignLocked(s *session, c *call) {
+func (p *Pool) assignLocked(s *session, c *driver.Call) {
 	s.current = c
 	s.free = signals.New()
 	s.uses++
@@ -136,7 +137,7 @@ func (p *Pool) dispatchLocked(s *session) {
 
 // release ends c's use of s: the session goes back to work, or is retired
 // if it misbehaved, died, or reached MaxUses or MaxAge.
-func (p *Pool) release(s *session, c *call, r *Result, err error) {
+func (p *Pool) release(s *session, c *driver.Call, r *Result, err error) {
 	p.stats.record(c, r, err)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -146,7 +147,7 @@ func (p *Pool) release(s *session, c *call, r *Result, err error) {
 	if p.closed && p.inflight == 0 {
 		p.drained.Go()
 	}
-	dead := s.sh == nil || !s.sh.alive()
+	dead := s.sh == nil || !s.sh.Alive()
 	broken := dead || (r != nil && r.SessionLost) || (err != nil && !isRequestError(err))
 	worn := p.cfg.MaxUses > 0 && s.uses >= p.cfg.MaxUses ||
 		p.cfg.MaxAge > 0 && time.Since(s.born) >= p.cfg.MaxAge

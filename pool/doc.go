@@ -36,57 +36,28 @@
 //   - Bad requests get a *RequestError naming the field; a full pool queues
 //     calls in FIFO order up to the queue timeout, then refuses them.
 //
+// # Structure
+//
+// This package's idea: schedule calls onto warm sessions, behind the
+// public API. It holds sessions, the FIFO queue, sticky sessions, the
+// keeper and the figures. What a call is and how a
+// driver runs one is the contract in pool/internal/driver (Request, Result
+// and RequestError here are aliases of its types). The drivers implement
+// it: pool/internal/bash (Linux: warm sessions, the protocol below),
+// pool/internal/posix (any other POSIX shell, and every shell on macOS and
+// the BSDs), pool/internal/cmdexe (Windows). They are built on the OS
+// primitives of pool/internal/proc. Imports run one way (go list -deps):
+// pool → {bash, posix, cmdexe} → driver → proc → signals; the pool also
+// uses driver (the Spec and Call it hands a driver) and proc (the spawner
+// and reaper it owns) directly, and nothing under pool/internal imports the
+// pool. drivers_*.go choose the driver per platform.
+//
 // # The bash protocol
 //
-// A session is one `bash --noprofile --norc` process in a session of its
-// own (setsid), started from a thread locked for the pool's lifetime with a
-// parent-death signal. Its standard input is a control pipe from the pool,
-// its standard output a status pipe to the pool, its standard error a
-// diagnostics pipe that is only logged. It runs the init script once, then
-// reports its exported environment, its directory, its builtins and
-// functions, and whether the init changed the umask or resource limits.
-//
-// Isolation costs a fork per call; the session does that fork ahead of time,
-// while idle. The shell always keeps two children forked: one that may be
-// running a call, one ready for the next. For each child the pool first
-// makes fresh channels, and announces them on the control pipe as a
-// fixed-width line: pipes for stdout, stderr and the call's own status, a
-// wake-up pipe, and a memfd for the job. The pool keeps one end of each; the
-// child opens the other through /proc/<pool pid>/fd/<n>, so no file is
-// created per call and no channel is ever shared by two calls. The child
-// drops job control (it is the leader of its own process group), installs
-// its exit report, warms the code paths a call will use so that the
-// copy-on-write faults of the fork happen now, reports "ready", and blocks on
-// its wake-up pipe.
-//
-// A call writes its job into the memfd (NUL-separated fields: kind, working
-// directory, stdin, variables to unset and to export, then the script or the
-// argv words), and writes one byte to the wake-up pipe. The child reads the
-// job, applies it, and evals the command at its top level, as `bash -c`
-// would. When the command finishes, the child closes its output and writes
-// "done RC" to its status pipe: the call is over before the child has even
-// exited. If the command ends the child itself (exit, errexit, a signal),
-// the child's EXIT trap writes "exit RC" instead, and the parent shell
-// reports the child's $? on the shared status pipe; comparing the two tells
-// exit status 128+N from death by signal N, which $? alone cannot.
-//
-// When a call's main process has ended, the pool sends SIGTERM to the call's
-// process group, waits for the output to end (bounded by the kill grace),
-// and sends SIGKILL to what is left. Output that still does not end comes
-// from a process that left the group; the pool stops reading it.
-//
-// External programs in argv form are not run through the shell: when the
-// init script left the umask and limits as they were, the pool spawns them
-// itself (Go's vfork-based spawn is the cheapest fork and exec there is),
-// with the session's environment and directory, in a new session that it
-// kills at the end. The result is the same as exec'ing them from the
-// session, and the status is exact. Calls with a terminal are spawned the
-// same way, on a new pseudo-terminal, because a controlling terminal needs a
-// session of its own.
-//
-// Sticky sessions run their commands in the session's shell itself, under
-// job control; a timeout there kills the whole session, and the result says
-// its state is lost.
+// A session is one warm bash process that forks a child per call ahead of
+// time, while idle, and hands it the call through private pipes and a
+// memfd; the package doc of pool/internal/bash describes the protocol, and
+// session.bash next to it is the shell's side.
 //
 // # The reaper
 //
@@ -107,6 +78,9 @@
 //     began, and SIGKILL after the kill grace in any case.
 //   - Other POSIX shells (Config.Shell set to sh, dash, ...) work without
 //     warmth: each call is a fresh `SHELL -c` after the init script.
-//   - The bash protocol needs Linux (/proc, pidfd, memfd); Windows has a
-//     cmd.exe driver, untested on Windows so far (see cmd_windows.go).
+//   - The bash protocol needs Linux (/proc, pidfd, memfd): elsewhere bash
+//     runs with the POSIX driver, sticky sessions are refused, and without
+//     /proc the reaper and the kill of a call's leftovers reach less (see
+//     pool/internal/proc). Windows has a cmd.exe driver, untested on
+//     Windows so far (see pool/internal/cmdexe).
 package pool

@@ -143,7 +143,7 @@ func TestLeftoversAreKilled(t *testing.T) {
 	}
 	o = run(t, p, script("sleep 300 >/dev/null 2>&1 </dev/null & disown; echo detached"))
 	wantExit(t, o, 0)
-	// assertNoLeftovers (cleanup) proves the sleeps are gone.
+	// the leak check (testPool's cleanup) proves the sleeps are gone.
 }
 
 // A command that closes its stdout early still has its stderr read to the end.

@@ -7,7 +7,7 @@ func (p *Pool) ShellPIDs() []int {
 	var out []int
 	for s := range p.sessions {
 		if s.sh != nil {
-			out = append(out, s.sh.pid())
+			out = append(out, s.sh.PID())
 		}
 	}
 	return out

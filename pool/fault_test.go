@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mothreads/mothreads/internal/proctest"
 	"github.com/mothreads/mothreads/pool"
 )
 
@@ -21,7 +22,7 @@ import (
 // "waking slot N: write pipe: broken pipe" (found by
 // TestFaultIdleSessionPartsKilled in integration).
 func TestSpareChildrenKilled(t *testing.T) {
-	tag := "MT_SPARE=" + newMarker()
+	tag := "MT_SPARE=" + proctest.NewMarker()
 	p := testPool(t, pool.Config{MinIdle: 2, MaxSessions: 3, Env: append(os.Environ(), tag)})
 	for range 4 {
 		wantExit(t, run(t, p, script("echo warm")), 0)
@@ -32,7 +33,7 @@ func TestSpareChildrenKilled(t *testing.T) {
 	var killed []int
 	for _, pid := range taggedProcesses(tag) {
 		parent := parentPID(pid)
-		if parent != os.Getpid() && strings.Contains(cmdlineOf(parent), "mothreads session program") {
+		if parent != os.Getpid() && strings.HasPrefix(cmdlineOf(parent), "mothreads-session-") {
 			if fd, err := unix.PidfdOpen(pid, 0); err == nil {
 				defer unix.Close(fd)
 				if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {

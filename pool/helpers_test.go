@@ -3,28 +3,17 @@
 package pool_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/mothreads/mothreads/internal/proctest"
 	"github.com/mothreads/mothreads/pool"
 	"github.com/mothreads/mothreads/threads"
 )
-
-// markerVar tags every process a test pool starts: the sessions get it in
-// their environment and everything they start inherits it, so leftovers can
-// be found in /proc after the test (C8), whatever their parent became.
-const markerVar = "MOTHREADS_TEST_MARKER"
 
 // testPool starts a pool for one test and registers a cleanup that stops it
 // and fails the test if any process it started is still alive.
@@ -36,13 +25,16 @@ func testPool(t testing.TB, cfg pool.Config) *pool.Pool {
 
 func testPoolRoot(t testing.TB, cfg pool.Config) (*pool.Pool, *threads.Thread) {
 	t.Helper()
-	marker := newMarker()
+	marker := proctest.NewMarker()
 	if cfg.Env == nil {
 		cfg.Env = os.Environ()
 	}
-	cfg.Env = append(cfg.Env[:len(cfg.Env):len(cfg.Env)], markerVar+"="+marker)
+	cfg.Env = append(cfg.Env[:len(cfg.Env):len(cfg.Env)], proctest.MarkerVar+"="+marker)
 	if cfg.KillGrace == 0 {
 		cfg.KillGrace = 500 * time.Millisecond
+	}
+	if cfg.Launcher == "" {
+		cfg.Launcher = launcher()
 	}
 	root := threads.NewRoot("test", threads.Logger(testLogger(t)))
 	p, err := pool.New(root, cfg)
@@ -54,16 +46,14 @@ func testPoolRoot(t testing.TB, cfg pool.Config) (*pool.Pool, *threads.Thread) {
 		if err := root.Join(); err != nil {
 			t.Errorf("stopping the pool: %v", err)
 		}
-		assertNoLeftovers(t, marker)
+		proctest.AssertNoLeftovers(t, proctest.MarkerVar, marker, leftoverBound)
 	})
 	return p, root
 }
 
-func newMarker() string {
-	b := make([]byte, 8)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
+// leftoverBound is how long a process that is being killed gets to vanish
+// before the leak check counts it as a leftover.
+const leftoverBound = 2 * time.Second
 
 // testLogger sends the tree's logs to the test log, so a failing test shows
 // what the pool saw.
@@ -82,66 +72,10 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// assertNoLeftovers fails if a process carrying marker is alive. Processes
-// that are being killed get up to two seconds to die; their end is watched
-// through a pidfd, not by polling.
-func assertNoLeftovers(t testing.TB, marker string) {
-	t.Helper()
-	for _, pid := range markedProcesses(marker) {
-		fd, err := unix.PidfdOpen(pid, 0)
-		if err != nil {
-			continue // already gone
-		}
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, _ := unix.Poll(fds, 2000)
-		unix.Close(fd)
-		if n == 0 {
-			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-			t.Errorf("process %d (%.60q) started by the pool outlived it (C8)", pid, strings.ReplaceAll(string(cmdline), "\x00", " "))
-			unix.Kill(pid, unix.SIGKILL)
-		}
-	}
-}
-
-func markedProcesses(marker string) []int {
-	entries, _ := os.ReadDir("/proc")
-	want := []byte(markerVar + "=" + marker + "\x00")
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err == nil && bytes.Contains(env, want) {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
 // outcome is a finished call with its output.
 type outcome struct {
 	*pool.Result
 	stdout, stderr string
-}
-
-// syncBuffer is a bytes.Buffer safe for the pool's concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // run runs req and fails the test if the call produced no result.
@@ -159,7 +93,7 @@ func tryRun(p *pool.Pool, req pool.Request) (outcome, error) {
 }
 
 func tryRunCtx(ctx context.Context, p *pool.Pool, req pool.Request) (outcome, error) {
-	var out, errb syncBuffer
+	var out, errb proctest.Buffer
 	if req.Stdout == nil {
 		req.Stdout = &out
 	}

@@ -163,18 +163,27 @@ func TestStickySession(t *testing.T) {
 	}
 }
 
-// A timeout in a sticky session kills the whole session (its commands run in
-// its own shell); the result says the state is lost, and the name starts
-// afresh.
+// A timeout in a sticky session ends the command, not the session: its
+// state stays. Only a shell still busy after the kill (a loop of builtins
+// runs in the shell itself) is killed, and the result says its state is
+// lost; the name then starts afresh.
 func TestStickyTimeout(t *testing.T) {
 	p := testPool(t, pool.Config{MinIdle: 1, MaxSessions: 3})
 	wantExit(t, run(t, p, pool.Request{Script: "X=1", Session: "s"}), 0)
 	o := run(t, p, pool.Request{Script: "sleep 300", Session: "s", Timeout: 200 * time.Millisecond})
-	if !o.TimedOut || !strings.Contains(o.Message, "state is lost") {
+	if !o.TimedOut || strings.Contains(o.Message, "state is lost") {
 		t.Errorf("sticky timeout: %v", o.Result)
 	}
 	o = run(t, p, pool.Request{Script: `echo "${X-fresh}"`, Session: "s"})
+	if o.stdout != "1\n" {
+		t.Errorf("after the timeout: %q, want the state kept", o.stdout)
+	}
+	o = run(t, p, pool.Request{Script: "while :; do :; done", Session: "s", Timeout: 200 * time.Millisecond})
+	if !o.TimedOut || !strings.Contains(o.Message, "state is lost") {
+		t.Errorf("sticky timeout of a builtin loop: %v", o.Result)
+	}
+	o = run(t, p, pool.Request{Script: `echo "${X-fresh}"`, Session: "s"})
 	if o.stdout != "fresh\n" {
-		t.Errorf("after the timeout: %q", o.stdout)
+		t.Errorf("after the lost session: %q", o.stdout)
 	}
 }

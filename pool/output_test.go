@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mothreads/mothreads/internal/proctest"
 	"github.com/mothreads/mothreads/pool"
 )
 
@@ -16,12 +17,12 @@ import (
 // on a loaded machine or a slow network does.
 type slowWriter struct {
 	pause time.Duration
-	syncBuffer
+	proctest.Buffer
 }
 
 func (w *slowWriter) Write(p []byte) (int, error) {
 	time.Sleep(w.pause) // simulates a slow consumer; nothing to wait for
-	return w.syncBuffer.Write(p)
+	return w.Buffer.Write(p)
 }
 
 // TestSlowConsumerGetsAllOutput: a command that has written all its output
@@ -57,7 +58,7 @@ func TestSlowConsumerGetsAllOutput(t *testing.T) {
 // kill grace after its main process, with the output written before.
 func TestEscapedWriterIsAbandoned(t *testing.T) {
 	p := testPool(t, pool.Config{MinIdle: 1, KillGrace: 100 * time.Millisecond})
-	var stdout, stderr syncBuffer
+	var stdout, stderr proctest.Buffer
 	// The escapee holds the call's stdout (fd 3 here) and says its pid once
 	// it has left the session, so the call cannot end before that.
 	req := script(`exec 3>&1; read -r pid < <(setsid sh -c 'echo $$; exec sleep 30 >&3 3>&-'); echo "$pid" >&2; echo before`)

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mothreads/mothreads/pool/internal/driver"
+	"github.com/mothreads/mothreads/pool/internal/proc"
 	"github.com/mothreads/mothreads/signals"
 	"github.com/mothreads/mothreads/threads"
 )
@@ -24,8 +26,9 @@ type Pool struct {
 	thread  *threads.Thread
 	log     *slog.Logger
 	timers  signals.Timers // call timeouts: never fired early by a shutdown
-	spawner *spawner
-	reaper  *reaper
+	spawner *proc.Spawner
+	exact   bool // the kernel reports any process's exit status (pidfd)
+	reaper  *proc.Reaper
 	stats   stats
 	nextID  atomic.Uint64
 
@@ -63,9 +66,10 @@ func New(parent *threads.Thread, cfg Config) (*Pool, error) {
 		changed:  signals.New(),
 		kick:     make(chan struct{}, 1),
 	}
-	p.spawner = newSpawner()
-	if p.reaper, err = startReaper(p.spawner, path, parent.Logger()); err != nil {
-		p.spawner.stop()
+	p.spawner = proc.NewSpawner()
+	p.exact = kind == kindBash && proc.HasPidfdExit(p.spawner.Start)
+	if p.reaper, err = proc.StartReaper(p.spawner, path, parent.Logger()); err != nil {
+		p.spawner.Stop()
 		return nil, err
 	}
 	started := make(chan struct{})
@@ -128,8 +132,8 @@ func (p *Pool) body(t *threads.Thread) error {
 	for _, s := range all {
 		s.thread.Join()
 	}
-	p.reaper.close()
-	p.spawner.stop()
+	p.reaper.Close()
+	p.spawner.Stop()
 	p.timers.Stop()
 	p.log.Info("pool stopped", "calls", p.stats.started.Load())
 	return nil
@@ -152,7 +156,7 @@ func (p *Pool) Run(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, unregister := sess.thread.Register(fmt.Sprintf("call-%d", c.id))
+	_, unregister := sess.thread.Register(fmt.Sprintf("call-%d", c.ID))
 	defer unregister()
 	return p.execute(sess, c)
 }
@@ -166,15 +170,15 @@ func (p *Pool) Start(ctx context.Context, req *Request) (*Call, error) {
 		return nil, err
 	}
 	out := &callOutcome{}
-	task := threads.GoValue(sess.thread, fmt.Sprintf("call-%d", c.id), func(*threads.Thread) (*Result, error) {
+	task := threads.GoValue(sess.thread, fmt.Sprintf("call-%d", c.ID), func(*threads.Thread) (*Result, error) {
 		out.r, out.err = p.execute(sess, c)
 		return out.r, nil
 	})
 	select {
-	case <-c.started.Done():
+	case <-c.Started().Done():
 	case <-task.Stopped().Done():
 	}
-	if !c.started.Fired() {
+	if !c.Started().Fired() {
 		if _, perr := task.Join(); perr != nil {
 			return nil, perr
 		}
@@ -184,27 +188,24 @@ func (p *Pool) Start(ctx context.Context, req *Request) (*Call, error) {
 }
 
 // begin validates req and queues it for a session.
-func (p *Pool) begin(ctx context.Context, req *Request) (*call, *session, error) {
+func (p *Pool) begin(ctx context.Context, req *Request) (*driver.Call, *session, error) {
 	queued := time.Now()
-	if err := req.validate(p.cfg.Limits); err != nil {
+	if err := req.Validate(p.cfg.Limits); err != nil {
 		p.stats.rejected.Add(1)
 		return nil, nil, err
 	}
-	c := &call{
-		id: p.nextID.Add(1), req: req, queued: queued,
-		timeout: req.Timeout, grace: req.KillGrace, timers: &p.timers,
-		ctl: make(chan control, 8),
+	timeout, grace := req.Timeout, req.KillGrace
+	if timeout == 0 {
+		timeout = p.cfg.DefaultTimeout
 	}
-	if c.timeout == 0 {
-		c.timeout = p.cfg.DefaultTimeout
+	if grace == 0 {
+		grace = p.cfg.KillGrace
 	}
-	if c.grace == 0 {
-		c.grace = p.cfg.KillGrace
-	}
-	c.stopWatch = c.watchContext(ctx)
+	c := driver.NewCall(p.nextID.Add(1), req, queued, timeout, grace, &p.timers)
+	c.WatchContext(ctx)
 	sess, err := p.acquire(c)
 	if err != nil {
-		c.stopWatch()
+		c.StopWatching()
 		p.stats.rejected.Add(1)
 		return nil, nil, err
 	}
@@ -218,15 +219,15 @@ func (p *Pool) begin(ctx context.Context, req *Request) (*call, *session, error)
 // dead), the call moves to another session: nothing of it has run. Each
 // broken session is retired, so MaxSessions retries reach a fresh one even
 // when every session was broken at once.
-func (p *Pool) execute(sess *session, c *call) (*Result, error) {
-	defer c.stopWatch()
+func (p *Pool) execute(sess *session, c *driver.Call) (*Result, error) {
+	defer c.StopWatching()
 	for attempt := 0; ; attempt++ {
-		r, err := sess.sh.run(c)
+		r, err := sess.sh.Run(c)
 		if r != nil {
-			r.Queued, r.Started, r.Finished = c.queued, c.startedAt, time.Now()
+			r.Queued, r.Started, r.Finished = c.Queued, c.StartedAt(), time.Now()
 		}
 		p.release(sess, c, r, err)
-		if err == nil || c.started.Fired() || attempt >= p.cfg.MaxSessions || isRequestError(err) {
+		if err == nil || c.Started().Fired() || attempt >= p.cfg.MaxSessions || isRequestError(err) {
 			return r, err
 		}
 		p.log.Warn("session failed before the call started; retrying on another", "session", sess.name, "err", err)
@@ -253,7 +254,7 @@ func (p *Pool) WaitWarm(ctx context.Context) error {
 		changed := p.changed
 		var ready []*signals.Signal
 		for _, s := range p.idle {
-			ready = append(ready, s.sh.ready())
+			ready = append(ready, s.sh.Ready())
 		}
 		if len(ready) < want && len(p.sessions) < p.cfg.MaxSessions {
 			p.kickKeeper()
@@ -271,16 +272,10 @@ func (p *Pool) WaitWarm(ctx context.Context) error {
 	}
 }
 
-// callOutcome is what a call thread produced, set before the thread stops.
-type callOutcome struct {
-	r   *Result
-	err error
-}
-
 // cancelAll cancels every call in flight.
 func (p *Pool) cancelAll(why string) {
 	p.mu.Lock()
-	var calls []*call
+	var calls []*driver.Call
 	for s := range p.sessions {
 		if s.current != nil {
 			calls = append(calls, s.current)
@@ -288,7 +283,7 @@ func (p *Pool) cancelAll(why string) {
 	}
 	p.mu.Unlock()
 	for _, c := range calls {
-		c.cancelWith(why)
+		c.CancelWith(why)
 	}
 }
 

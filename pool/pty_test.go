@@ -7,12 +7,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mothreads/mothreads/internal/proctest"
 	"github.com/mothreads/mothreads/pool"
 )
 
 // signalWriter collects output and closes seen once it contains want.
 type signalWriter struct {
-	syncBuffer
+	proctest.Buffer
 	want string
 	once sync.Once
 	seen chan struct{}
@@ -23,7 +24,7 @@ func newSignalWriter(want string) *signalWriter {
 }
 
 func (w *signalWriter) Write(p []byte) (int, error) {
-	n, err := w.syncBuffer.Write(p)
+	n, err := w.Buffer.Write(p)
 	if strings.Contains(w.String(), w.want) {
 		w.once.Do(func() { close(w.seen) })
 	}

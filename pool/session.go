@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mothreads/mothreads/pool/internal/driver"
 	"github.com/mothreads/mothreads/signals"
 	"github.com/mothreads/mothreads/threads"
 )
@@ -16,11 +17,11 @@ type session struct {
 	sticky string
 	thread *threads.Thread
 
-	sh       shell // nil while starting
+	sh       driver.Shell // nil while starting
 	born     time.Time
 	lastUsed time.Time
 	uses     int
-	current  *call           // the call it runs, if any
+	current  *driver.Call    // the call it runs, if any
 	free     *signals.Signal // fires when current ends
 	retiring bool
 	counted  bool // counted as recycled or replaced already
@@ -28,7 +29,7 @@ type session struct {
 
 // newSessionLocked registers a new session and starts its thread, which
 // starts its shell. Call with p.mu held.
-func (p *Pool) newSessionLocked(sticky string, spec *shellSpec) *session {
+func (p *Pool) newSessionLocked(sticky string, spec *driver.Spec) *session {
 	p.sessionN++
 	s := &session{id: p.sessionN, sticky: sticky, born: time.Now()}
 	s.name = fmt.Sprintf("session-%d", s.id)
@@ -37,7 +38,7 @@ func (p *Pool) newSessionLocked(sticky string, spec *shellSpec) *session {
 	}
 	p.sessions[s] = struct{}{}
 	p.starting++
-	spec.name = s.name
+	spec.Name = s.name
 	s.thread = threads.Go(p.thread, s.name, func(t *threads.Thread) error {
 		return p.sessionBody(t, s, spec)
 	}, threads.StopTimeout(p.cfg.DrainTimeout+3*p.cfg.KillGrace+5*time.Second))
@@ -45,24 +46,26 @@ func (p *Pool) newSessionLocked(sticky string, spec *shellSpec) *session {
 }
 
 // spec returns the shell spec for a new isolated session.
-func (p *Pool) spec() *shellSpec {
-	return &shellSpec{
-		shell:        p.shell,
-		init:         p.cfg.Init,
-		env:          p.cfg.Env,
-		dir:          p.cfg.Dir,
-		runtimeDir:   p.cfg.RuntimeDir,
-		startTimeout: p.cfg.StartTimeout,
-		abort:        p.thread.PleaseStop(),
-		spawner:      p.spawner,
-		reaper:       p.reaper,
+func (p *Pool) spec() *driver.Spec {
+	return &driver.Spec{
+		Shell:        p.shell,
+		Init:         p.cfg.Init,
+		Env:          p.cfg.Env,
+		Dir:          p.cfg.Dir,
+		RuntimeDir:   p.cfg.RuntimeDir,
+		StartTimeout: p.cfg.StartTimeout,
+		Abort:        p.thread.PleaseStop(),
+		Spawner:      p.spawner,
+		Reaper:       p.reaper,
+		Launcher:     p.cfg.Launcher,
+		ExactStatus:  p.exact,
 	}
 }
 
 // sessionBody is a session's thread: start the shell, serve until asked to
 // stop or until the shell dies, let the current call end, stop the shell.
-func (p *Pool) sessionBody(t *threads.Thread, s *session, spec *shellSpec) error {
-	spec.log = t.Logger()
+func (p *Pool) sessionBody(t *threads.Thread, s *session, spec *driver.Spec) error {
+	spec.Log, spec.Thread = t.Logger(), t
 	sh, err := newShell(p.kind, spec)
 	p.mu.Lock()
 	p.starting--
@@ -84,12 +87,12 @@ func (p *Pool) sessionBody(t *threads.Thread, s *session, spec *shellSpec) error
 		p.dispatchLocked(s)
 	}
 	p.mu.Unlock()
-	t.Logger().Debug("session ready", "pid", sh.pid())
+	t.Logger().Debug("session ready", "pid", sh.PID())
 
 	select {
 	case <-t.PleaseStop().Done():
-	case <-sh.died().Done():
-		t.Logger().Info("session's shell exited", "pid", sh.pid())
+	case <-sh.Died().Done():
+		t.Logger().Info("session's shell exited", "pid", sh.PID())
 	}
 	p.mu.Lock()
 	p.removeIdleLocked(s)
@@ -99,7 +102,7 @@ func (p *Pool) sessionBody(t *threads.Thread, s *session, spec *shellSpec) error
 	if busy {
 		free.Wait()
 	}
-	sh.close(p.cfg.KillGrace)
+	sh.Close(p.cfg.KillGrace)
 
 	p.mu.Lock()
 	delete(p.sessions, s)

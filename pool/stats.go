@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mothreads/mothreads/pool/internal/driver"
 )
 
 // Stats is a snapshot of a pool's figures (C14).
@@ -85,7 +87,7 @@ func (s *stats) queueWait(d time.Duration) {
 }
 
 // record counts how a call ended.
-func (s *stats) record(c *call, r *Result, err error) {
+func (s *stats) record(c *driver.Call, r *Result, err error) {
 	switch {
 	case err != nil || r == nil:
 		s.failed.Add(1)
@@ -102,7 +104,7 @@ func (s *stats) record(c *call, r *Result, err error) {
 		s.failed.Add(1)
 	}
 	s.mu.Lock()
-	s.latency.add(time.Since(c.queued))
+	s.latency.add(time.Since(c.Queued))
 	s.mu.Unlock()
 }
 
@@ -158,7 +160,7 @@ func (p *Pool) Stats() Stats {
 	st.InFlight = p.inflight
 	p.mu.Unlock()
 	if idle != nil {
-		st.IdleSessionMemoryHint = idle.sh.memory()
+		st.IdleSessionMemoryHint = idle.sh.Memory()
 	}
 	return st
 }

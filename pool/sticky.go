@@ -3,6 +3,8 @@ package pool
 import (
 	"fmt"
 	"time"
+
+	"github.com/mothreads/mothreads/pool/internal/driver"
 )
 
 // stickySession is a named session whose state persists between calls. One
@@ -17,15 +19,15 @@ type stickySession struct {
 // acquireSticky returns the sticky session named by c, creating it if
 // needed. Creating one needs room under MaxSessions; an idle isolated
 // session is retired to make room if there is none.
-func (p *Pool) acquireSticky(c *call) (*session, error) {
-	name := c.req.Session
+func (p *Pool) acquireSticky(c *driver.Call) (*session, error) {
+	name := c.Req.Session
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil, errClosed
 	}
 	ss := p.sticky[name]
-	if ss != nil && ss.sess != nil && ss.sess.sh.died().Fired() && !ss.busy && len(ss.waiters) == 0 {
+	if ss != nil && ss.sess != nil && ss.sess.sh.Died().Fired() && !ss.busy && len(ss.waiters) == 0 {
 		// Its shell ended (an `exit` in the last call, say) and the session is
 		// on its way out: the name starts afresh.
 		delete(p.sticky, name)
@@ -40,14 +42,13 @@ func (p *Pool) acquireSticky(c *call) (*session, error) {
 			return nil, &RequestError{Field: "session", Kind: Busy, Err: ErrQueueTimeout,
 				Problem: fmt.Sprintf("cannot create sticky session %q: all %d sessions are busy", name, p.cfg.MaxSessions)}
 		}
-		spec, err := p.stickySpec(c.req)
+		spec, err := p.stickySpec(c.Req)
 		if err != nil {
 			p.mu.Unlock()
 			return nil, err
 		}
 		ss = &stickySession{name: name, busy: true}
 		p.sticky[name] = ss
-		c.stickyCreate = true
 		w := newWaiter(c)
 		ss.waiters = append(ss.waiters, w)
 		p.startingSticky++
@@ -80,18 +81,18 @@ func (p *Pool) retiringLocked() int {
 // stickySpec is the shell spec of a new sticky session: it starts in the
 // caller's directory and environment (BaseDir, BaseEnv), as a terminal
 // opened from the caller would.
-func (p *Pool) stickySpec(req *Request) (*shellSpec, error) {
+func (p *Pool) stickySpec(req *Request) (*driver.Spec, error) {
 	spec := p.spec()
-	spec.sticky = true
+	spec.Sticky = true
 	if req.HasBaseEnv {
-		spec.env = environ(envMap(req.BaseEnv))
+		spec.Env = driver.Environ(driver.EnvMap(req.BaseEnv))
 	}
 	if req.BaseDir != "" {
-		dir, err := resolveDir(&Request{BaseDir: req.BaseDir}, p.cfg.Dir)
+		dir, err := driver.ResolveDir(&Request{BaseDir: req.BaseDir}, p.cfg.Dir)
 		if err != nil {
 			return nil, err
 		}
-		spec.dir = dir
+		spec.Dir = dir
 	}
 	return spec, nil
 }

@@ -19,25 +19,37 @@ import (
 // Done returns a channel so a Signal works in select statements; Then returns a
 // stop function (like context.AfterFunc) so callbacks do not pile up on a
 // long-lived Signal; and waiting with a bound is WaitTill, which reports which
-// of the two fired instead of raising.
+// of the two fired instead of raising. The seed's name Go (Python's go()) is
+// kept for firing, although it reads like the go statement: every caller in
+// the module and the seed's readers know it by that name.
 type Signal struct {
 	fired atomic.Bool // set as Go starts
 	done  atomic.Bool // set once Go has run the callbacks
 	never bool        // immutable: the Signal returned by Never
+	comp  *composite  // immutable: the inputs of an Or or And result
 
-	mu     sync.Mutex
-	ch     chan struct{} // created on first Done; closed once done
-	head   *callback     // registered callbacks, in registration order
-	tail   *callback
-	n      int    // len of the callback list
-	onFire func() // internal: run once, before the callbacks, when fired
-	pin    func() // internal: composites; run once when first observed
+	mu   sync.Mutex
+	ch   chan struct{} // created on first Done; closed once done
+	head *callback     // registered callbacks, in registration order
+	tail *callback
+	n    int // len of the callback list
 }
 
+// callback is one registration on a Signal: a function to run, or a
+// composite's attachment to tell that this input fired.
 type callback struct {
 	f          func()
+	att        *attachment
 	prev, next *callback
 	linked     bool // guarded by the owning Signal's mu
+}
+
+func (c *callback) run() {
+	if c.att != nil {
+		c.att.inputFired()
+		return
+	}
+	runCallback(c.f)
 }
 
 // never is the shared never-firing Signal. It is immutable: Go on it does
@@ -54,7 +66,7 @@ func New() *Signal { return new(Signal) }
 // Trap: Wait on Never blocks forever; bound it with WaitTill.
 func Never() *Signal { return never }
 
-// fired returns a new Signal that has already fired.
+// firedSignal returns a new Signal that has already fired.
 func firedSignal() *Signal {
 	s := new(Signal)
 	s.fired.Store(true)
@@ -83,17 +95,19 @@ func (s *Signal) Go() bool {
 	s.fired.Store(true)
 	list := s.head
 	s.head, s.tail, s.n = nil, nil, 0
-	onFire := s.onFire
-	s.onFire, s.pin = nil, nil
+	var att *attachment
+	if s.comp != nil { // a composite never attaches again once fired
+		att, s.comp.att = s.comp.att, nil
+	}
 	s.mu.Unlock()
 
-	if onFire != nil {
-		onFire()
+	if att != nil {
+		att.detach()
 	}
 	for c := list; c != nil; {
 		next := c.next
 		c.prev, c.next = nil, nil
-		runCallback(c.f)
+		c.run()
 		c = next
 	}
 
@@ -106,31 +120,56 @@ func (s *Signal) Go() bool {
 	return true
 }
 
-// Fired reports whether s has fired. It never blocks.
-func (s *Signal) Fired() bool { return s.fired.Load() }
+// Fired reports whether s has fired. It never blocks. For a result of Or or
+// And it is true as soon as the inputs decide it, even if nobody watches the
+// result and so its own Go has not run yet.
+func (s *Signal) Fired() bool {
+	if s.fired.Load() {
+		return true
+	}
+	return s.comp != nil && s.comp.settled()
+}
 
 // Done returns a channel that is closed when s has fired and its callbacks have
 // run. It returns nil for Never, so a select on it blocks forever, as with
 // context.Background().Done().
+//
+// Trap: for a result of Or or And, Done registers the result on its inputs
+// until it fires, since nobody can tell when the channel is no longer
+// watched; on long-lived inputs use Watch, WaitTill or Wait, which release
+// it.
 func (s *Signal) Done() <-chan struct{} {
-	if s.never {
-		return nil
+	if s.comp != nil {
+		return s.watch(true)
 	}
-	s.mu.Lock()
-	if s.ch == nil {
-		s.ch = make(chan struct{})
-		if s.done.Load() {
-			close(s.ch)
+	return s.channel()
+}
+
+// Watch returns the channel Done returns, and a release function to call once
+// the channel is no longer watched. Until release is called (or s fires), a
+// result of Or or And stays registered on its inputs, so that the channel
+// closes when they decide it; release drops that registration. For any other
+// Signal release does nothing. Calling release more than once is harmless.
+//
+// Trap: after release, the channel of a result of Or or And that has not
+// fired may never close; stop watching it first.
+func (s *Signal) Watch() (done <-chan struct{}, release func()) {
+	if s.comp == nil {
+		return s.channel(), func() {}
+	}
+	ch, slot, counted := s.watchSlot(true, true)
+	switch {
+	case !counted: // s has fired: nothing to release
+		return ch, func() {}
+	case slot != 0: // the slot makes release idempotent
+		return ch, func() { s.unwatchSlot(slot) }
+	}
+	var released atomic.Bool // more than 64 watchers at once
+	return ch, func() {
+		if released.CompareAndSwap(false, true) {
+			s.unwatch()
 		}
 	}
-	ch := s.ch
-	pin := s.pin
-	s.pin = nil
-	s.mu.Unlock()
-	if pin != nil {
-		pin()
-	}
-	return ch
 }
 
 // Wait blocks until s has fired and its callbacks have run.
@@ -138,11 +177,23 @@ func (s *Signal) Wait() {
 	if s.done.Load() {
 		return
 	}
-	<-s.Done()
+	if s.comp != nil {
+		s.watch(false) // fires s if its inputs have decided it
+		if !s.done.Load() {
+			<-s.channel()
+		}
+		s.unwatch()
+		return
+	}
+	<-s.channel()
 }
 
 // WaitTill blocks until s or till fires (as for Wait), and reports whether s
 // fired. When both have fired it returns true. A nil till means no bound.
+//
+// Either may be a result of Or or And: it is registered on its inputs only
+// while WaitTill waits, so a bound such as Or(stop, timeout) leaves nothing
+// behind on stop when the wait ends.
 func (s *Signal) WaitTill(till *Signal) bool {
 	if s.done.Load() {
 		return true
@@ -151,10 +202,35 @@ func (s *Signal) WaitTill(till *Signal) bool {
 		s.Wait()
 		return true
 	}
+	var sch, tch chan struct{}
+	if s.comp != nil {
+		sch = s.watch(true)
+		defer s.unwatch()
+	} else {
+		sch = s.channel()
+	}
+	if a, b, own, ok := till.orOfPlain(); ok {
+		// Or(stop, timeout), the usual bound: wait on its inputs' own
+		// channels, as a select would, and register nothing.
+		select {
+		case <-sch:
+			return true
+		case <-a:
+		case <-b:
+		case <-own:
+		}
+		return s.Fired()
+	}
+	if till.comp != nil {
+		tch = till.watch(true)
+		defer till.unwatch()
+	} else {
+		tch = till.channel()
+	}
 	select {
-	case <-s.Done():
+	case <-sch:
 		return true
-	case <-till.Done():
+	case <-tch:
 		return s.Fired()
 	}
 }
@@ -168,8 +244,21 @@ func (s *Signal) WaitTill(till *Signal) bool {
 // must not wait for s itself, which completes only after its callbacks. A
 // panic in f is recovered and logged, as described for Go.
 func (s *Signal) Then(f func()) (stop func() bool) {
-	s.observe()
-	return s.then(f)
+	if s.comp == nil {
+		return s.then(f)
+	}
+	s.watch(false)
+	c := s.register(f)
+	if c == nil { // s has fired and f has run
+		return func() bool { return false }
+	}
+	return func() bool {
+		if s.unlink(c) {
+			s.unwatch()
+			return true
+		}
+		return false
+	}
 }
 
 // NumCallbacks returns how many callbacks are registered and waiting for s to
@@ -193,8 +282,29 @@ func (s *Signal) String() string {
 	}
 }
 
-// then registers f without marking s as observed and returns its stop
-// function.
+// channel returns the channel that closes once s is done, creating it; nil
+// for Never.
+func (s *Signal) channel() chan struct{} {
+	if s.never {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.channelLocked()
+}
+
+// channelLocked is channel with s.mu held.
+func (s *Signal) channelLocked() chan struct{} {
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+		if s.done.Load() {
+			close(s.ch)
+		}
+	}
+	return s.ch
+}
+
+// then registers f and returns its stop function.
 func (s *Signal) then(f func()) func() bool {
 	c := s.register(f)
 	if c == nil {
@@ -205,19 +315,30 @@ func (s *Signal) then(f func()) func() bool {
 
 // register adds f to the callback list and returns its node, or returns nil
 // after running f at once (s has fired) or dropping it (s is Never).
-// Composites use it on their inputs, without marking the inputs as observed,
-// so that an input that only feeds a composite stays collectable.
 func (s *Signal) register(f func()) *callback {
 	if s.never {
 		return nil
 	}
-	s.mu.Lock()
-	if s.fired.Load() {
-		s.mu.Unlock()
+	c := &callback{f: f}
+	if !s.link(c) {
 		runCallback(f)
 		return nil
 	}
-	c := &callback{f: f, prev: s.tail, linked: true}
+	return c
+}
+
+// link appends c to the callback list, unless s has fired (or is Never): then
+// it reports false and runs nothing.
+func (s *Signal) link(c *callback) bool {
+	if s.never {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fired.Load() {
+		return false
+	}
+	c.prev, c.next, c.linked = s.tail, nil, true
 	if s.tail != nil {
 		s.tail.next = c
 	} else {
@@ -225,11 +346,15 @@ func (s *Signal) register(f func()) *callback {
 	}
 	s.tail = c
 	s.n++
-	s.mu.Unlock()
-	return c
+	return true
 }
 
+// unlink removes c from the callback list and reports whether it did so
+// before s fired.
 func (s *Signal) unlink(c *callback) bool {
+	if s.fired.Load() { // its Go has taken, or is taking, the list
+		return false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !c.linked || s.fired.Load() {
@@ -251,40 +376,10 @@ func (s *Signal) unlink(c *callback) bool {
 	return true
 }
 
-// observe runs the composite's pin function once; see compose.go.
-func (s *Signal) observe() {
-	if s.never {
-		return
-	}
-	s.mu.Lock()
-	pin := s.pin
-	s.pin = nil
-	s.mu.Unlock()
-	if pin != nil {
-		pin()
-	}
-}
-
-// PanicError is a panic recovered from a callback, with the stack of the
-// goroutine where it happened.
-type PanicError struct {
-	Value any
-	Stack []byte
-}
-
-func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
-
-// Unwrap returns the panic value if it is an error.
-func (p *PanicError) Unwrap() error {
-	err, _ := p.Value.(error)
-	return err
-}
-
 func runCallback(f func()) {
 	defer func() {
 		if v := recover(); v != nil {
-			p := &PanicError{Value: v, Stack: debug.Stack()}
-			slog.Default().Error("signals: callback panicked", "panic", p.Error(), "stack", string(p.Stack))
+			slog.Default().Error("signals: callback panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		}
 	}()
 	f()

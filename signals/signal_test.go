@@ -193,18 +193,3 @@ func TestNever(t *testing.T) {
 		t.Fatal("Never holds callbacks")
 	}
 }
-
-func TestPanicErrorUnwrap(t *testing.T) {
-	inner := &testErr{}
-	p := &signals.PanicError{Value: inner}
-	if p.Unwrap() != inner {
-		t.Fatal("Unwrap did not return the error value")
-	}
-	if (&signals.PanicError{Value: 3}).Unwrap() != nil {
-		t.Fatal("Unwrap of a non-error value is not nil")
-	}
-}
-
-type testErr struct{}
-
-func (*testErr) Error() string { return "test" }

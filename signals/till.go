@@ -13,7 +13,7 @@ import (
 // their own.
 //
 // The zero value is ready to use. A nil *Timers is also valid: its Tills are
-// plain timers that no shutdown fires early.
+// plain timers that no shutdown fires early, which After spells shorter.
 //
 // Each pending Till costs one runtime timer (time.AfterFunc) and one list
 // entry; there is no polling goroutine.
@@ -38,7 +38,10 @@ type till struct {
 
 // Till returns a Signal that fires after d, and a stop function that cancels
 // it: stop releases the timer and reports whether it did so before the Till
-// fired. A stopped Till never fires; do not leave anyone waiting on it alone.
+// fired. Exactly one of the two happens, even when stop races with the
+// Till's timer or with Stop of the root: if stop returns true the Till never
+// fires, and if it returns false the Till has fired or is firing. Do not
+// leave anyone waiting on a stopped Till alone.
 //
 // A d <= 0, or a root that has been stopped, gives a Signal that has already
 // fired.
@@ -122,37 +125,61 @@ func (r *Timers) Pending() int {
 	return r.n
 }
 
+// After returns a Signal that fires after d, and a stop function, as Till
+// does, for a plain timer that no shutdown fires early: a deadline of the
+// shutdown itself (a drain timeout, a join deadline), or a bound in code
+// that has no tree. It is (*Timers)(nil).Till(d). A d <= 0 gives a Signal
+// that has already fired.
+func After(d time.Duration) (*Signal, func() bool) {
+	return (*Timers)(nil).Till(d)
+}
+
+// Whoever takes a rooted Till off its root's list (its timer, its stop
+// function, or the root's Stop), under the root's lock, decides its fate:
+// the timer and Stop fire it, stop cancels it. An unrooted Till has no list;
+// time.Timer.Stop decides between its timer and its stop function.
+
 func (t *till) fire() {
-	t.unlist()
+	if r := t.root; r != nil {
+		r.mu.Lock()
+		listed := t.listed
+		if listed {
+			r.unlist(t)
+		}
+		r.mu.Unlock()
+		if !listed { // stopped, or fired by the root's Stop
+			return
+		}
+	}
 	t.Go()
 }
 
 func (t *till) stop() bool {
-	if !t.timer.Stop() {
+	r := t.root
+	if r == nil {
+		return t.timer.Stop()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !t.listed {
 		return false
 	}
-	t.unlist()
+	r.unlist(t)
+	t.timer.Stop()
 	return true
 }
 
-func (t *till) unlist() {
-	r := t.root
-	if r == nil {
-		return
+// unlist removes t from the list; r.mu is held and t is listed.
+func (r *Timers) unlist(t *till) {
+	t.listed = false
+	if t.prev != nil {
+		t.prev.next = t.next
+	} else {
+		r.head = t.next
 	}
-	r.mu.Lock()
-	if t.listed {
-		t.listed = false
-		if t.prev != nil {
-			t.prev.next = t.next
-		} else {
-			r.head = t.next
-		}
-		if t.next != nil {
-			t.next.prev = t.prev
-		}
-		t.prev, t.next = nil, nil
-		r.n--
+	if t.next != nil {
+		t.next.prev = t.prev
 	}
-	r.mu.Unlock()
+	t.prev, t.next = nil, nil
+	r.n--
 }

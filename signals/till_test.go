@@ -131,3 +131,32 @@ func TestSleepingWorkerStopsPromptly(t *testing.T) {
 		}
 	})
 }
+
+// TestAfter: After is a plain timer, the spelling of (*Timers)(nil).Till:
+// it fires after d, no root's Stop fires it early, and its release works.
+func TestAfter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var timers signals.Timers
+		start := time.Now()
+		plain, _ := signals.After(time.Minute)
+		timers.Stop()
+		if plain.Fired() {
+			t.Fatal("a root's Stop fired an After")
+		}
+		plain.Wait()
+		if d := time.Since(start); d != time.Minute {
+			t.Fatalf("After(1m) fired after %v", d)
+		}
+		released, release := signals.After(time.Minute)
+		if !release() || release() {
+			t.Fatal("release: want true once, then false")
+		}
+		time.Sleep(2 * time.Minute)
+		if released.Fired() {
+			t.Fatal("a released After fired")
+		}
+		if now, _ := signals.After(0); !now.Fired() {
+			t.Fatal("After(0) has not fired")
+		}
+	})
+}

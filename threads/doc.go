@@ -10,6 +10,13 @@
 // Register adopts goroutines started elsewhere (gRPC handlers) so that
 // shutdown waits for them too.
 //
+// Next to errgroup: Join (or JoinTill, bounded) returns a child's error;
+// JoinChildren waits for all of a thread's children without stopping them,
+// as errgroup's Wait does; SetLimit and TryGo bound how many run at once.
+// Next to context: Thread.Context hands the please-stop request to
+// context-based code and carries the thread, which FromContext finds again
+// (the seed's Thread.current()).
+//
 // The package also has the seed's two synchronisation helpers: Lock, a
 // monitor whose Wait always re-acquires, and Queue, a FIFO of values that are
 // passed, not copied.
@@ -23,4 +30,12 @@
 // them one at a time, most recent first, waiting for each at most the child's
 // stop timeout, and reports by path any that missed it. The root's Tills fire
 // the moment it is asked to stop, so sleepers wake up.
+//
+// # Errors
+//
+// A body's error, or its panic as a *PanicError with the stack, or
+// ErrGoexit if it called runtime.Goexit, goes to whoever joins the thread.
+// A released thread's error is logged. An error nobody joined or released
+// goes to the parent's Join, or is logged once it has waited a minute for
+// that (LogUnjoinedAfter), as the seed does.
 package threads

@@ -1,7 +1,6 @@
 package threads_test
 
 import (
-	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -14,9 +13,10 @@ import (
 	"github.com/mothreads/mothreads/threads"
 )
 
-// TestLockUnlockWakesWaitersInOrder parks waiters one at a time, then unlocks
-// once: each woken waiter's own Unlock must wake the next, in FIFO order, and
-// every Wait must report woken. Without the wake in Unlock the bubble
+// TestLockUnlockWakesWaitersInOrder parks waiters one at a time: each new
+// waiter's Wait wakes the one before it (a release after Lock is a change),
+// whose Unlock wakes the next, so every Wait reports woken and the waiters
+// leave in FIFO order. Without the wakes in Wait and Unlock the bubble
 // deadlocks, which synctest reports as a failure.
 func TestLockUnlockWakesWaitersInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -51,9 +51,8 @@ func TestLockUnlockWakesWaitersInOrder(t *testing.T) {
 	})
 }
 
-// TestLockWakeAll checks that WakeAll wakes every waiter, not just one: the
-// waiters re-park with Wait, which does not pass a wake on, so only a real
-// WakeAll gets all of them counted.
+// TestLockWakeAll checks that WakeAll wakes every waiter: the first Wait of
+// each must report woken, and all of them must leave once stop is set.
 func TestLockWakeAll(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 5
@@ -181,9 +180,11 @@ func TestLockWaitTimesOutHoldingLock(t *testing.T) {
 }
 
 // TestLockNoLostWake races a wake against the waiter's till, many times. W1
-// waits with the till, W2 behind it without one; W1 then re-parks, which does
-// not pass a wake on. Exactly one wake was delivered by the waker, so exactly
-// one of "W1 reported woken" and "W2 was woken" must hold.
+// waits with the till, W2 behind it without one; then W1 waits again. The
+// waker's wake goes to W1 (which reports woken and passes it on when it
+// waits again) or, if W1 timed out first, to W2; a W1 that timed out waits
+// again as a newcomer, which wakes W2 too. Either way W2 must end up woken:
+// a wake that W1 swallowed, reporting a timeout, would leave W2 asleep.
 func TestLockNoLostWake(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const iterations = 2000
@@ -199,7 +200,7 @@ func TestLockNoLostWake(t *testing.T) {
 				lock.Lock()
 				defer lock.Unlock()
 				w1 = lock.Wait(till)
-				lock.Wait(nil) // release without waking W2
+				lock.Wait(nil)
 			})
 			synctest.Wait()
 			wg.Go(func() { // W2
@@ -224,8 +225,8 @@ func TestLockNoLostWake(t *testing.T) {
 			synctest.Wait()
 
 			lock.Lock()
-			if w1 == w2 {
-				t.Errorf("iteration %d: W1 woken %v, W2 woken %v: want exactly one", i, w1, w2)
+			if !w2 {
+				t.Errorf("iteration %d: W2 still asleep (W1 reported woken: %v)", i, w1)
 			}
 			if w1 {
 				woken1++
@@ -241,25 +242,91 @@ func TestLockNoLostWake(t *testing.T) {
 	})
 }
 
-func ExampleLock() {
-	var (
-		lock threads.Lock
-		todo []string
-		done = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
+// TestLockWaitPassesTheWakeOn is the seed's promise that no wake is lost:
+// two goroutines wait on one Lock for different conditions; the change made
+// for the second one wakes the first (the longest waiting), which finds
+// nothing for it and waits again, passing the wake on. Issue 13, bug 7: the
+// wake stopped there and the second slept forever (a synctest deadlock).
+func TestLockWaitPassesTheWakeOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			lock       threads.Lock
+			x, y       bool
+			wg         sync.WaitGroup
+			gotX, gotY bool
+		)
+		wg.Go(func() { // A waits for x, first in line
+			lock.Lock()
+			defer lock.Unlock()
+			for !x {
+				lock.Wait(nil)
+			}
+			gotX = true
+		})
+		synctest.Wait()
+		wg.Go(func() { // B waits for y
+			lock.Lock()
+			defer lock.Unlock()
+			for !y {
+				lock.Wait(nil)
+			}
+			gotY = true
+		})
+		synctest.Wait()
 		lock.Lock()
-		defer lock.Unlock()
-		for len(todo) == 0 {
-			lock.Wait(nil) // releases the lock while waiting
+		y = true
+		lock.Unlock() // wakes A, which passes the wake to B
+		synctest.Wait()
+		lock.Lock()
+		if !gotY {
+			t.Error("B still waits with y == true")
 		}
-		fmt.Println("worker got", todo)
-	}()
+		x = true
+		lock.Unlock()
+		wg.Wait()
+		if !gotX {
+			t.Error("A never saw x")
+		}
+	})
+}
 
-	lock.Lock()
-	todo = append(todo, "sweep")
-	lock.Unlock() // wakes the worker, if it is waiting
-	<-done
-	// Output: worker got [sweep]
+// TestLockPassingOnEnds: passing wakes on must not turn into an endless
+// exchange between waiters whose conditions do not hold (the seed's Lock
+// does that). After one change, each waiter looks once, then all sleep.
+func TestLockPassingOnEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const waiters = 4
+		var (
+			lock  threads.Lock
+			looks [waiters]int
+			stop  bool
+			wg    sync.WaitGroup
+		)
+		for id := range waiters {
+			wg.Go(func() {
+				lock.Lock()
+				defer lock.Unlock()
+				for !stop && looks[id] < 100 { // bounded, so a ping-pong ends
+					lock.Wait(nil)
+					looks[id]++
+				}
+			})
+			synctest.Wait()
+		}
+		// Every fresh Wait after the first woke the one before it once.
+		lock.Lock()
+		base := looks
+		lock.Unlock() // one change
+		synctest.Wait()
+		lock.Lock()
+		for id := range waiters {
+			if n := looks[id] - base[id]; n != 1 {
+				t.Errorf("waiter %d looked %d times after one Unlock, want 1 (looks %v, before %v)", id, n, looks, base)
+			}
+		}
+		stop = true
+		lock.WakeAll()
+		lock.Unlock()
+		wg.Wait()
+	})
 }

@@ -55,6 +55,7 @@ func TestMainOrderedShutdownOnSIGTERM(t *testing.T) {
 
 func TestMainSecondSignalForcesAndNamesTheStragglers(t *testing.T) {
 	ready := make(chan *threads.Thread, 1)
+	started := make(chan struct{})
 	release := make(chan struct{})
 	defer close(release)
 	dump := &notifyWriter{wrote: make(chan struct{})}
@@ -62,9 +63,11 @@ func TestMainSecondSignalForcesAndNamesTheStragglers(t *testing.T) {
 	go func() {
 		done <- threads.Main("main", func(root *threads.Thread) error {
 			threads.Go(root, "stubborn", func(*threads.Thread) error {
+				close(started) // its pprof labels are set: the dump shows its path
 				<-release
 				return nil
 			}) // default stop timeout: 10s, far longer than this test
+			<-started
 			ready <- root
 			root.PleaseStop().Wait()
 			return nil

@@ -9,11 +9,24 @@ import (
 	"github.com/mothreads/mothreads/signals"
 )
 
-// ErrClosed is returned by Queue.Add once the queue is closed.
-var ErrClosed = errors.New("threads: queue closed")
+// ErrQueueClosed is returned by Queue.Add once the queue is closed.
+var ErrQueueClosed = errors.New("threads: queue closed")
 
-// ErrTimeout is returned by Queue.Add when its till fires before there is room.
-var ErrTimeout = errors.New("threads: timed out")
+// ErrQueueTimeout is returned by Queue.Add when its till fires before there
+// is room.
+var ErrQueueTimeout = errors.New("threads: queue add timed out")
+
+// ErrClosed is ErrQueueClosed under its first name.
+//
+// Deprecated: use ErrQueueClosed; the package has more than one thing that
+// closes.
+var ErrClosed = ErrQueueClosed
+
+// ErrTimeout is ErrQueueTimeout under its first name.
+//
+// Deprecated: use ErrQueueTimeout; the package has more than one thing that
+// times out.
+var ErrTimeout = ErrQueueTimeout
 
 // PopResult says what Queue.Pop returned.
 type PopResult int
@@ -80,9 +93,9 @@ func NewQueue[T any](limit int) *Queue[T] {
 }
 
 // Add appends v to the queue. If the queue is full it blocks until a Pop makes
-// room, till fires (ErrTimeout) or the queue is closed (ErrClosed). A nil till
+// room, till fires (ErrQueueTimeout) or the queue is closed (ErrQueueClosed). A nil till
 // means no bound; a fired till makes Add non-blocking. Once the queue is
-// closed Add returns ErrClosed, even if there is room.
+// closed Add returns ErrQueueClosed, even if there is room.
 //
 // Trap: v must not be changed after Add; see Queue.
 func (q *Queue[T]) Add(v T, till *signals.Signal) error {
@@ -91,7 +104,7 @@ func (q *Queue[T]) Add(v T, till *signals.Signal) error {
 		switch {
 		case q.closed:
 			q.mu.Unlock()
-			return ErrClosed
+			return ErrQueueClosed
 		case q.max == 0 || q.n < q.max:
 			q.push(v)
 			q.readers.wakeOne()
@@ -99,9 +112,9 @@ func (q *Queue[T]) Add(v T, till *signals.Signal) error {
 			return nil
 		case till != nil && till.Fired():
 			q.mu.Unlock()
-			return ErrTimeout
+			return ErrQueueTimeout
 		}
-		s := q.writers.park()
+		s := q.writers.park(0)
 		q.mu.Unlock()
 		s.sleep(till)
 		q.mu.Lock()
@@ -133,7 +146,7 @@ func (q *Queue[T]) Pop(till *signals.Signal) (T, PopResult) {
 			q.mu.Unlock()
 			return zero, TimedOut
 		}
-		s := q.readers.park()
+		s := q.readers.park(0)
 		q.mu.Unlock()
 		s.sleep(till)
 		q.mu.Lock()
@@ -179,7 +192,7 @@ func (q *Queue[T]) All(till *signals.Signal) iter.Seq[T] {
 	}
 }
 
-// Close closes the queue: later Adds return ErrClosed, and Pop returns Closed
+// Close closes the queue: later Adds return ErrQueueClosed, and Pop returns Closed
 // once the items already in the queue have been popped. Every goroutine
 // blocked in Add or Pop is woken. Closing twice is harmless.
 func (q *Queue[T]) Close() {

@@ -74,8 +74,8 @@ func TestQueueMatchesModel(t *testing.T) {
 			case op < adds:
 				err := q.Add(i, firedTill())
 				if limit > 0 && len(model) == limit {
-					if !errors.Is(err, threads.ErrTimeout) {
-						t.Fatalf("limit %d: Add on a full queue = %v, want ErrTimeout", limit, err)
+					if !errors.Is(err, threads.ErrQueueTimeout) {
+						t.Fatalf("limit %d: Add on a full queue = %v, want ErrQueueTimeout", limit, err)
 					}
 					continue
 				}
@@ -160,8 +160,8 @@ func TestQueueTimeouts(t *testing.T) {
 		q.Add("b", nil)
 		start = time.Now()
 		till, _ = timers.Till(time.Second)
-		if err := q.Add("x", till); !errors.Is(err, threads.ErrTimeout) {
-			t.Errorf("Add on full = %v, want ErrTimeout", err)
+		if err := q.Add("x", till); !errors.Is(err, threads.ErrQueueTimeout) {
+			t.Errorf("Add on full = %v, want ErrQueueTimeout", err)
 		}
 		if have := time.Since(start); have != time.Second {
 			t.Errorf("Add timed out after %v, want 1s", have)
@@ -196,8 +196,8 @@ func TestQueueCloseDeliversPending(t *testing.T) {
 	if !q.Closed() {
 		t.Fatal("Closed() = false after Close")
 	}
-	if err := q.Add(9, nil); !errors.Is(err, threads.ErrClosed) {
-		t.Errorf("Add after Close = %v, want ErrClosed", err)
+	if err := q.Add(9, nil); !errors.Is(err, threads.ErrQueueClosed) {
+		t.Errorf("Add after Close = %v, want ErrQueueClosed", err)
 	}
 	var have []int
 	for {
@@ -241,8 +241,8 @@ func TestQueueCloseReleasesBlocked(t *testing.T) {
 			if r := <-pops; r != threads.Closed {
 				t.Errorf("blocked Pop released by Close = %v, want Closed", r)
 			}
-			if err := <-adds; !errors.Is(err, threads.ErrClosed) {
-				t.Errorf("blocked Add released by Close = %v, want ErrClosed", err)
+			if err := <-adds; !errors.Is(err, threads.ErrQueueClosed) {
+				t.Errorf("blocked Add released by Close = %v, want ErrQueueClosed", err)
 			}
 		}
 		if diff := cmp.Diff([]int{7}, full.PopAll()); diff != "" {
@@ -385,37 +385,9 @@ func TestPopResultString(t *testing.T) {
 	}
 }
 
-func ExampleQueue() {
-	var q threads.Queue[string] // unbounded
-	go func() {
-		for _, s := range []string{"a", "b", "c"} {
-			q.Add(s, nil)
-		}
-		q.Close() // items already added are still delivered
-	}()
-	for s := range q.All(nil) {
-		fmt.Println(s)
+// TestQueueErrorsKeepTheirOldNames: the names before the rename still work.
+func TestQueueErrorsKeepTheirOldNames(t *testing.T) {
+	if threads.ErrClosed != threads.ErrQueueClosed || threads.ErrTimeout != threads.ErrQueueTimeout { //nolint:staticcheck // the deprecated names are the point
+		t.Fatal("the deprecated names are not the same errors")
 	}
-	_, r := q.Pop(nil)
-	fmt.Println(r, q.Add("d", nil))
-	// Output:
-	// a
-	// b
-	// c
-	// Closed threads: queue closed
-}
-
-func ExampleNewQueue() {
-	q := threads.NewQueue[int](1)
-	q.Add(1, nil)
-
-	var timers signals.Timers
-	till, _ := timers.Till(10 * time.Millisecond)
-	fmt.Println(q.Add(2, till)) // full: gives up when till fires
-
-	v, r := q.Pop(nil)
-	fmt.Println(v, r, q.Len())
-	// Output:
-	// threads: timed out
-	// 1 Item 0
 }

@@ -2,10 +2,7 @@ package threads
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -36,43 +33,57 @@ type Func func(t *Thread) error
 //   - Someone should hear about every error: Join returns it; Release says
 //     nobody will join, so it is logged; an error that nobody joined or
 //     released is passed up to the parent when the parent collects its
-//     children.
+//     children, or logged once it has waited a minute for that (see
+//     LogUnjoinedAfter), as the seed does.
 //
 // Asking a thread to stop is a request; each body decides how to finish (a
 // server drains, a pool finishes its calls). A second signal to Main fires
 // Forced, which says: stop waiting.
 type Thread struct {
-	name        string
-	path        string
-	parent      *Thread
-	tree        *tree
-	logOnce     sync.Once
-	log         *slog.Logger // made on first use: most threads never log
-	stopTimeout time.Duration
+	name          string
+	path          string
+	parent        *Thread
+	owner         *Thread // who waits for this thread: its parent, or the ancestor that adopted it
+	tree          *tree
+	logOnce       sync.Once
+	log           *slog.Logger // made on first use: most threads never log
+	stopTimeout   time.Duration
+	unjoinedAfter time.Duration
+	slot          chan struct{} // the parent's limit slot this thread holds (see SetLimit)
 
 	pleaseStop signals.Signal
 	stopped    signals.Signal
 
 	mu       sync.Mutex
 	ctx      context.Context // created on first use
-	children []*Thread       // live children, in start order
-	failed   []*Thread       // stopped children with an error, for collection
-	err      error           // set before stopped fires
+	children []*Thread       // live children (own and adopted), in start order
+	failed   []*Thread       // stopped children with an error nobody claimed yet
+	closed   bool            // finish took its last look at children: no new ones
+	limit    chan struct{}   // SetLimit's slots, nil without a limit
+	done     bool            // err and result are set
+	err      error
 	result   any
-	claimed  bool // joined, released, or collected by the parent
+	claimed  bool // joined, released and logged, collected, or logged unjoined
 	released bool
+	unjoined *time.Timer // reports the error if nobody claims it in time
 }
 
 // Go starts fn on a new goroutine as a child of parent, named name, and
-// returns the child. If parent is already stopping, the child still runs, with
-// its please-stop Signal already fired. It panics if parent or fn is nil.
+// returns the child. It panics if parent or fn is nil.
+//
+// If parent is stopping, the child still runs, with its please-stop Signal
+// already fired, and parent waits for it. If parent has already stopped, the
+// child is adopted by the nearest ancestor still running, which waits for
+// it and hears its error (its Path and Parent stay those under parent). If
+// the whole tree has stopped, nobody could wait for the child: fn does not
+// run, and the child has stopped at once with ErrTreeStopped.
+//
+// If parent has a limit (SetLimit), Go first waits for a free slot.
 func Go(parent *Thread, name string, fn Func, opts ...Option) *Thread {
 	if fn == nil {
 		panic("threads: Go with a nil Func")
 	}
-	t := newChild(parent, name, opts)
-	go t.run(func(t *Thread) (any, error) { return nil, fn(t) })
-	return t
+	return start(parent, name, opts, parent.acquireSlot(), func(t *Thread) (any, error) { return nil, fn(t) })
 }
 
 // Task is a Thread whose body returns a value as well as an error.
@@ -85,8 +96,7 @@ func GoValue[T any](parent *Thread, name string, fn func(t *Thread) (T, error), 
 	if fn == nil {
 		panic("threads: GoValue with a nil func")
 	}
-	t := newChild(parent, name, opts)
-	go t.run(func(t *Thread) (any, error) { return fn(t) })
+	t := start(parent, name, opts, parent.acquireSlot(), func(t *Thread) (any, error) { return fn(t) })
 	return &Task[T]{t}
 }
 
@@ -98,32 +108,65 @@ func (t *Task[T]) Join() (T, error) {
 	return v, err
 }
 
+// JoinTill is Join bounded by till (see Thread.JoinTill); the value is the
+// zero T when till fired first.
+func (t *Task[T]) JoinTill(till *signals.Signal) (T, error) {
+	if !t.stopped.WaitTill(till) {
+		var zero T
+		return zero, t.notStopped()
+	}
+	return t.Join()
+}
+
+// start makes the child and runs body on a new goroutine, unless the tree has
+// stopped.
+func start(parent *Thread, name string, opts []Option, slot chan struct{}, body func(*Thread) (any, error)) *Thread {
+	t := newChild(parent, name, opts)
+	t.slot = slot
+	if t.owner == nil {
+		t.Logger().Warn("thread not started: its tree has stopped")
+		t.finish(nil, ErrTreeStopped)
+		return t
+	}
+	go t.run(body)
+	return t
+}
+
 func newChild(parent *Thread, name string, opts []Option) *Thread {
 	if parent == nil {
 		panic("threads: a Thread needs a parent; use NewRoot or Main for the root")
 	}
-	cfg := config{stopTimeout: parent.tree.stopTimeout}
+	cfg := config{stopTimeout: parent.tree.stopTimeout, unjoinedAfter: parent.tree.unjoinedAfter}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	t := &Thread{
-		name:        name,
-		path:        parent.path + "/" + name,
-		parent:      parent,
-		tree:        parent.tree,
-		stopTimeout: cfg.stopTimeout,
+		name:          name,
+		path:          parent.path + "/" + name,
+		parent:        parent,
+		tree:          parent.tree,
+		stopTimeout:   cfg.stopTimeout,
+		unjoinedAfter: cfg.unjoinedAfter,
 	}
 	t.pleaseStop.Then(t.askChildren)
-	t.tree.add(t)
-
-	parent.mu.Lock()
-	parent.children = append(parent.children, t)
-	parent.mu.Unlock()
-	// Checked after the append: either the parent's askChildren saw t, or
-	// its please-stop had fired before this check.
-	if parent.pleaseStop.Fired() {
-		t.pleaseStop.Go()
+	for owner := parent; owner != nil; owner = owner.owner {
+		owner.mu.Lock()
+		if owner.closed { // it has stopped: try the one that waits for it
+			owner.mu.Unlock()
+			continue
+		}
+		t.owner = owner
+		owner.children = append(owner.children, t)
+		t.tree.add(t)
+		owner.mu.Unlock()
+		// Checked after the append: either the owner's askChildren saw t, or
+		// its please-stop had fired before this check.
+		if owner.pleaseStop.Fired() || parent.pleaseStop.Fired() {
+			t.pleaseStop.Go()
+		}
+		return t
 	}
+	t.pleaseStop.Go() // the whole tree has stopped
 	return t
 }
 
@@ -139,110 +182,33 @@ func (t *Thread) askChildren() {
 }
 
 // run executes body under a pprof label carrying the thread's path, then
-// finishes the thread.
+// finishes the thread, also when body ends its goroutine with
+// runtime.Goexit.
 func (t *Thread) run(body func(*Thread) (any, error)) {
 	pprof.Do(context.Background(), pprof.Labels("thread", t.path), func(context.Context) {
-		v, err := call(body, t)
-		t.finish(v, err)
+		var (
+			v        any
+			err      error
+			returned bool
+		)
+		defer func() {
+			if !returned {
+				err = ErrGoexit
+			}
+			t.finish(v, err)
+		}()
+		v, err = call(body, t)
+		returned = true
 	})
 }
 
 func call(body func(*Thread) (any, error), t *Thread) (v any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = &signals.PanicError{Value: p, Stack: debug.Stack()}
+			err = newPanicError(p)
 		}
 	}()
 	return body(t)
-}
-
-// finish stops and joins the children, then marks t stopped.
-func (t *Thread) finish(v any, err error) {
-	// A thread whose body has returned is stopping, whether or not it was
-	// asked: firing please-stop now also reaches children started late.
-	t.pleaseStop.Go()
-
-	for {
-		t.mu.Lock()
-		kids := slices.Clone(t.children)
-		t.mu.Unlock()
-		if len(kids) == 0 {
-			break
-		}
-		for _, c := range slices.Backward(kids) {
-			t.joinChild(c)
-		}
-	}
-	t.mu.Lock()
-	failed := t.failed
-	t.failed = nil
-	t.mu.Unlock()
-	var childErrs []error
-	for _, c := range failed {
-		if cerr := c.collect(); cerr != nil {
-			childErrs = append(childErrs, cerr)
-		}
-	}
-
-	t.mu.Lock()
-	t.result = v
-	t.err = errors.Join(append([]error{err}, childErrs...)...)
-	logIt := t.released && t.err != nil
-	if logIt {
-		t.claimed = true
-	}
-	t.mu.Unlock()
-
-	t.tree.remove(t)
-	if p := t.parent; p != nil {
-		p.mu.Lock()
-		if i := slices.Index(p.children, t); i >= 0 {
-			p.children = slices.Delete(p.children, i, i+1)
-		}
-		if t.err != nil && !logIt {
-			p.failed = append(p.failed, t)
-		}
-		p.mu.Unlock()
-	}
-	if logIt {
-		t.Logger().Error("released thread failed", "err", t.err)
-	}
-	t.stopped.Go()
-}
-
-// joinChild asks c to stop and waits for it, at most its stop timeout (or
-// until the tree is forced). A child that misses its deadline is dropped from
-// the children, logged, and remembered by the tree as late.
-func (t *Thread) joinChild(c *Thread) {
-	c.pleaseStop.Go()
-	if c.stopped.Fired() {
-		return
-	}
-	deadline, release := (*signals.Timers)(nil).Till(c.stopTimeout)
-	ok := c.stopped.WaitTill(signals.Or(deadline, &t.tree.forced))
-	release()
-	if ok {
-		return
-	}
-	t.Logger().Warn("child did not stop within its deadline", "child", c.path, "timeout", c.stopTimeout)
-	t.tree.late(c)
-	t.mu.Lock()
-	if i := slices.Index(t.children, c); i >= 0 {
-		t.children = slices.Delete(t.children, i, i+1)
-	}
-	t.mu.Unlock()
-}
-
-// collect returns c's error, wrapped with its path, if nobody has claimed it,
-// and claims it.
-func (c *Thread) collect() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.claimed || c.err == nil {
-		return nil
-	}
-	c.claimed = true
-	return fmt.Errorf("thread %s: %w", c.path, c.err)
 }
 
 // Name returns the name given when the thread was started.
@@ -285,51 +251,6 @@ func (t *Thread) Logger() *slog.Logger {
 // the root is asked to stop (see signals.Timers for the trap this implies).
 func (t *Thread) Till(d time.Duration) (*signals.Signal, func() bool) {
 	return t.tree.timers.Till(d)
-}
-
-// Context returns a context that is cancelled when the thread is asked to
-// stop (its cause is signals.ErrFired), and at the latest when the thread
-// finishes. Use it to hand the please-stop request to context-based APIs.
-func (t *Thread) Context() context.Context {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.ctx == nil {
-		// No cancel to keep: please-stop fires when the thread finishes, which
-		// cancels the context and releases its callback.
-		t.ctx, _ = signals.WithSignal(context.Background(), &t.pleaseStop)
-	}
-	return t.ctx
-}
-
-// Join waits until the thread has stopped and returns its error, wrapped with
-// the thread's path; the error of a panicking body is a *signals.PanicError
-// holding the panic value and stack. Children's errors that nobody claimed
-// are joined into it. Join may be called any number of times.
-func (t *Thread) Join() error {
-	t.stopped.Wait()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.claimed = true
-	if t.err == nil {
-		return nil
-	}
-	return fmt.Errorf("thread %s: %w", t.path, t.err)
-}
-
-// Release says that nobody will join the thread: if it fails, its error is
-// logged instead. The thread is still tracked and still stopped with its
-// parent.
-func (t *Thread) Release() {
-	t.mu.Lock()
-	t.released = true
-	logIt := t.stopped.Fired() && t.err != nil && !t.claimed
-	if logIt {
-		t.claimed = true
-	}
-	t.mu.Unlock()
-	if logIt {
-		t.Logger().Error("released thread failed", "err", t.err)
-	}
 }
 
 // String returns the thread's path.

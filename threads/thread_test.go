@@ -33,6 +33,11 @@ func stopJoin(t *testing.T, root *threads.Thread) {
 
 func TestBodyRunsOnceWhenPleaseStopAlreadySet(t *testing.T) {
 	root := threads.NewRoot("root")
+	// A child that has not stopped yet keeps the root stopping, not
+	// stopped: a child started now still runs (on a root that has stopped,
+	// it would not: TestGoOnStoppedTreeDoesNotStart).
+	release := make(chan struct{})
+	threads.Go(root, "holder", func(*threads.Thread) error { <-release; return nil })
 	root.Stop()
 	var runs atomic.Int32
 	var sawStop atomic.Bool
@@ -47,6 +52,7 @@ func TestBodyRunsOnceWhenPleaseStopAlreadySet(t *testing.T) {
 	if runs.Load() != 1 || !sawStop.Load() {
 		t.Fatalf("runs=%d sawStop=%v, want 1 true", runs.Load(), sawStop.Load())
 	}
+	close(release)
 	if err := root.Join(); err != nil {
 		t.Fatal(err)
 	}
@@ -74,9 +80,9 @@ func TestChildPanicBecomesErrorWithValueAndStack(t *testing.T) {
 	defer stopJoin(t, root)
 	child := threads.Go(root, "panicky", func(*threads.Thread) error { panic("kaboom") })
 	err := child.Join()
-	var p *signals.PanicError
+	var p *threads.PanicError
 	if !errors.As(err, &p) {
-		t.Fatalf("Join = %v, want a *signals.PanicError", err)
+		t.Fatalf("Join = %v, want a *threads.PanicError", err)
 	}
 	if p.Value != "kaboom" {
 		t.Errorf("panic value = %v", p.Value)

@@ -14,14 +14,20 @@ import (
 // StopTimeout says otherwise.
 const DefaultStopTimeout = 10 * time.Second
 
+// DefaultUnjoinedAfter is how long the error of a thread that nobody joined
+// or released waits to be claimed before it is logged, unless
+// LogUnjoinedAfter says otherwise: the seed's minute.
+const DefaultUnjoinedAfter = time.Minute
+
 // Option configures a root (NewRoot, Main) or a thread (Go, GoValue,
 // Register). Options that only make sense for a root are ignored elsewhere.
 type Option func(*config)
 
 type config struct {
-	logger      *slog.Logger
-	stopTimeout time.Duration
-	dumpTo      io.Writer
+	logger        *slog.Logger
+	stopTimeout   time.Duration
+	unjoinedAfter time.Duration
+	dumpTo        io.Writer
 }
 
 // StopTimeout sets how long the parent waits for this thread to stop before
@@ -29,6 +35,18 @@ type config struct {
 // for every thread of the tree.
 func StopTimeout(d time.Duration) Option {
 	return func(c *config) { c.stopTimeout = d }
+}
+
+// LogUnjoinedAfter sets how long the error of a thread that failed, and
+// that nobody joined or released, waits to be claimed. Until then it is
+// passed up: the parent's Join (or JoinChildren) returns it. After d it is
+// logged at error level, by path, and dropped, so that a long-lived parent
+// does not keep every failed child until it stops and a failure is not
+// silent for that long. A d <= 0 keeps it for the parent, however long that
+// takes. On a root it sets the default for every thread of the tree
+// (DefaultUnjoinedAfter, the seed's minute, if not given).
+func LogUnjoinedAfter(d time.Duration) Option {
+	return func(c *config) { c.unjoinedAfter = d }
 }
 
 // Logger sets a root's logger; every thread logs through it with a "thread"
@@ -45,10 +63,12 @@ func DumpTo(w io.Writer) Option {
 
 // tree is the state shared by all threads under one root.
 type tree struct {
-	log         *slog.Logger
-	stopTimeout time.Duration
-	timers      signals.Timers
-	forced      signals.Signal
+	root          *Thread
+	log           *slog.Logger
+	stopTimeout   time.Duration
+	unjoinedAfter time.Duration
+	timers        signals.Timers
+	forced        signals.Signal
 
 	mu      sync.Mutex
 	live    map[*Thread]struct{}
@@ -104,7 +124,7 @@ func NewRoot(name string, opts ...Option) *Thread {
 }
 
 func newRoot(name string, opts []Option) *Thread {
-	cfg := config{stopTimeout: DefaultStopTimeout}
+	cfg := config{stopTimeout: DefaultStopTimeout, unjoinedAfter: DefaultUnjoinedAfter}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -112,12 +132,14 @@ func newRoot(name string, opts []Option) *Thread {
 		cfg.logger = slog.Default()
 	}
 	tr := &tree{
-		log:         cfg.logger,
-		stopTimeout: cfg.stopTimeout,
-		live:        make(map[*Thread]struct{}),
-		lateSet:     make(map[*Thread]struct{}),
+		log:           cfg.logger,
+		stopTimeout:   cfg.stopTimeout,
+		unjoinedAfter: cfg.unjoinedAfter,
+		live:          make(map[*Thread]struct{}),
+		lateSet:       make(map[*Thread]struct{}),
 	}
-	root := &Thread{name: name, path: name, tree: tr, stopTimeout: cfg.stopTimeout}
+	root := &Thread{name: name, path: name, tree: tr, stopTimeout: cfg.stopTimeout, unjoinedAfter: cfg.unjoinedAfter}
+	tr.root = root
 	root.pleaseStop.Then(root.askChildren)
 	tr.add(root)
 	root.pleaseStop.Then(func() { tr.timers.Stop() })
@@ -130,11 +152,7 @@ func newRoot(name string, opts []Option) *Thread {
 func (t *Thread) Force() {
 	t.tree.forced.Go()
 	t.tree.timers.Stop()
-	for r := t; r != nil; r = r.parent {
-		if r.parent == nil {
-			r.Stop()
-		}
-	}
+	t.tree.root.Stop()
 }
 
 // Running returns the paths of the threads of t's tree that have not stopped,

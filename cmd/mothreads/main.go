@@ -7,8 +7,10 @@ import (
 	"os"
 
 	"github.com/mothreads/mothreads/cmd/internal/mothreadscmd"
+	"github.com/mothreads/mothreads/pool"
 )
 
 func main() {
+	pool.Launch() // a session shell started through this binary never returns from here
 	os.Exit(mothreadscmd.Main(context.Background(), os.Args[1:]))
 }

@@ -7,8 +7,10 @@ import (
 	"os"
 
 	"github.com/mothreads/mothreads/cmd/internal/daemoncmd"
+	"github.com/mothreads/mothreads/pool"
 )
 
 func main() {
+	pool.Launch() // a session shell started through this binary never returns from here
 	os.Exit(daemoncmd.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }

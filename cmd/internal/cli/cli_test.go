@@ -81,18 +81,3 @@ func TestExitError(t *testing.T) {
 		t.Errorf("Usagef: %v", err)
 	}
 }
-
-func TestSocketPath(t *testing.T) {
-	t.Setenv("MOTHREADS_SOCKET", "/run/from-env.sock")
-	for flag, want := range map[string]string{
-		"":            "/run/from-env.sock",
-		"/abs/s.sock": "/abs/s.sock",
-	} {
-		if have, err := cli.SocketPath(flag); err != nil || have != want {
-			t.Errorf("SocketPath(%q) = %q, %v; want %q", flag, have, err, want)
-		}
-	}
-	if have, err := cli.SocketPath("rel.sock"); err != nil || !strings.HasSuffix(have, "/rel.sock") || !strings.HasPrefix(have, "/") {
-		t.Errorf("SocketPath(rel.sock) = %q, %v; want it absolute", have, err)
-	}
-}

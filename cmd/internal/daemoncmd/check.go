@@ -1,19 +1,19 @@
 package daemoncmd
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"os/exec"
+	"strings"
 	"time"
+
+	"github.com/mothreads/mothreads/daemon"
 )
 
-// check refuses settings that contradict each other or name what is not
-// there, with the flag in the message, before anything starts. The daemon
-// makes the same checks again (its errors name its Config fields, which a
-// user of mothreadsd never sees).
-//
-// Trap: the files are only looked at, not read; a file that exists but is
-// unreadable or malformed still fails at start, with the daemon's message.
+// check refuses pool settings that contradict each other or name what is
+// not there, with the flag in the message, before anything starts. The
+// daemon's own settings (the socket, TCP, TLS and tokens) are checked by
+// daemon.Config.Validate, whose errors flagError turns into flag errors.
 func (f *flags) check() error {
 	if f.maxSessions > 0 && f.minIdle > f.maxSessions {
 		return fmt.Errorf("--min-idle %d is over --max-sessions %d", f.minIdle, f.maxSessions)
@@ -32,48 +32,46 @@ func (f *flags) check() error {
 	if _, err := exec.LookPath(f.shell); err != nil {
 		return fmt.Errorf("--shell %q: %w", f.shell, unwrapExec(err))
 	}
-	if err := f.checkTCP(); err != nil {
-		return err
-	}
-	for _, file := range []struct{ name, path string }{
-		{"tls-cert", f.tlsCert}, {"tls-key", f.tlsKey}, {"tls-client-ca", f.tlsCA}, {"token-file", f.tokenFile},
-	} {
-		if file.path == "" {
-			continue
-		}
-		if fi, err := os.Stat(file.path); err != nil {
-			return fmt.Errorf("--%s: %w", file.name, err)
-		} else if fi.IsDir() {
-			return fmt.Errorf("--%s %s: is a directory, want a file", file.name, file.path)
-		}
-	}
 	return nil
 }
 
-// checkTCP checks that the TCP flags make sense together: TLS and token
-// settings need --listen, and --listen needs TLS or a token.
-func (f *flags) checkTCP() error {
-	if f.listen == "" {
-		for _, s := range []struct{ name, v string }{
-			{"tls-cert", f.tlsCert}, {"tls-key", f.tlsKey}, {"tls-client-ca", f.tlsCA}, {"token-file", f.tokenFile},
-		} {
-			if s.v != "" {
-				return fmt.Errorf("--%s without --listen: TLS and tokens apply to the TCP listener only", s.name)
-			}
-		}
-		return nil
+// configFlags maps daemon.Config fields to the flags that set them, so that
+// the daemon's own checks (daemon.ConfigError) read as flag errors.
+var configFlags = map[string]string{
+	"Socket":                 "socket",
+	"Listen":                 "listen",
+	"TLSCert":                "tls-cert",
+	"TLSKey":                 "tls-key",
+	"TLSClientCA":            "tls-client-ca",
+	"TokenFile":              "token-file",
+	"InsecureNoClientAuth":   "insecure-no-client-auth",
+	"InsecureCleartextToken": "insecure-cleartext-token",
+	"MaxTCPConns":            "max-tcp-conns",
+	"TCPAuthTimeout":         "tcp-auth-timeout",
+	"ExitIdle":               "exit-idle",
+	"Pool.DrainTimeout":      "drain-timeout",
+	"Pool.KillGrace":         "kill-grace",
+}
+
+// flagError rewrites a *daemon.ConfigError as an error that names the
+// flag; other errors are returned as they are.
+func flagError(err error) error {
+	var ce *daemon.ConfigError
+	if !errors.As(err, &ce) {
+		return err
 	}
-	switch {
-	case f.tlsCert != "" && f.tlsKey == "":
-		return fmt.Errorf("--tls-cert without --tls-key")
-	case f.tlsKey != "" && f.tlsCert == "":
-		return fmt.Errorf("--tls-key without --tls-cert")
-	case f.tlsCA != "" && f.tlsCert == "":
-		return fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key")
-	case f.tlsCert == "" && f.tokenFile == "":
-		return fmt.Errorf("--listen %s: refusing TCP without --tls-cert/--tls-key or --token-file", f.listen)
+	name, ok := configFlags[ce.Field]
+	if !ok {
+		return err
 	}
-	return nil
+	msg := ce.Problem
+	for field, flag := range configFlags {
+		msg = strings.ReplaceAll(msg, field, "--"+flag)
+	}
+	if ce.Err != nil {
+		return fmt.Errorf("--%s: %s: %w", name, msg, ce.Err)
+	}
+	return fmt.Errorf("--%s: %s", name, msg)
 }
 
 // unwrapExec drops os/exec's repetition of the name ("exec: "x": ...") and

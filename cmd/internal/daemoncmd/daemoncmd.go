@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,6 +20,8 @@ import (
 	"github.com/mothreads/mothreads/cmd/internal/envflag"
 	"github.com/mothreads/mothreads/cmd/internal/version"
 	"github.com/mothreads/mothreads/daemon"
+	"github.com/mothreads/mothreads/internal/cloexec"
+	"github.com/mothreads/mothreads/internal/sockpath"
 	"github.com/mothreads/mothreads/threads"
 	"github.com/spf13/cobra"
 )
@@ -73,6 +76,9 @@ usage error, 3 when another daemon already serves on the socket.`,
 			if err != nil {
 				return &cli.UsageError{Err: err}
 			}
+			if err := activated(&cfg); err != nil {
+				return cli.Exit(ExitFailed, err)
+			}
 			return serve(cfg, newLogger(logTo, f.logFormat, f.logLevel))
 		},
 	}
@@ -88,7 +94,29 @@ usage error, 3 when another daemon already serves on the socket.`,
 // daemon must not die, leaving its sessions and socket behind, because
 // whoever read its log went away. A caught signal is reset to its default
 // in the processes the daemon starts, so commands still get SIGPIPE.
+//
+// The daemon is made undumpable (see undumpable), and its sessions start
+// through this binary as their launcher (it calls pool.Launch in main).
+//
+// Every descriptor the daemon inherited above 2 (a caller's pipe, a
+// harness's fd 3; socket-activated listeners too, which the daemon takes
+// for itself) is marked close-on-exec first, so that no session and no
+// command inherits it and whoever waits for its EOF does not wait for the
+// daemon to exit.
 func serve(cfg daemon.Config, log *slog.Logger) error {
+	if err := cloexec.From(3); err != nil {
+		log.Warn("could not mark inherited descriptors close-on-exec: sessions may inherit them", "err", err)
+	}
+	if err := undumpable(); err != nil {
+		log.Warn("could not make the daemon undumpable: commands may reach its descriptors through /proc", "err", err)
+	}
+	if cfg.Pool.Launcher == "" {
+		// This binary calls pool.Launch first thing: sessions start
+		// through it (see pool.Config.Launcher).
+		if exe, err := os.Executable(); err == nil {
+			cfg.Pool.Launcher = exe
+		}
+	}
 	pipes := make(chan os.Signal, 1)
 	signal.Notify(pipes, syscall.SIGPIPE)
 	defer signal.Stop(pipes)
@@ -98,15 +126,51 @@ func serve(cfg daemon.Config, log *slog.Logger) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, new(*daemon.ConfigError)):
+		return &cli.UsageError{Err: flagError(err)}
 	case errors.Is(err, daemon.ErrAlreadyRunning):
 		socket := cfg.Socket
 		if socket == "" {
-			socket = daemon.DefaultSocketPath()
+			socket = sockpath.Default()
 		}
 		return cli.Exit(ExitAlreadyRunning, fmt.Errorf("already running: another daemon serves on %s", socket))
 	default:
 		return cli.Exit(ExitFailed, fmt.Errorf("daemon failed: %w", err))
 	}
+}
+
+// activated takes the listeners of socket activation (systemd's
+// LISTEN_FDS, see daemon.ActivatedListeners) into cfg: a Unix one replaces
+// the socket the daemon would make, a TCP one the listener of --listen
+// (whose address it becomes when --listen is not given).
+func activated(cfg *daemon.Config) error {
+	ls, err := daemon.ActivatedListeners()
+	if err != nil {
+		return err
+	}
+	for _, l := range ls {
+		switch l := l.(type) {
+		case *net.UnixListener:
+			if cfg.SocketListener != nil {
+				return fmt.Errorf("socket activation passed more than one Unix socket")
+			}
+			cfg.SocketListener = l
+			if cfg.Socket == "" {
+				cfg.Socket = l.Addr().String()
+			}
+		case *net.TCPListener:
+			if cfg.TCPListener != nil {
+				return fmt.Errorf("socket activation passed more than one TCP socket")
+			}
+			cfg.TCPListener = l
+			if cfg.Listen == "" {
+				cfg.Listen = l.Addr().String()
+			}
+		default:
+			return fmt.Errorf("socket activation passed a %s listener; want a Unix or TCP stream socket", l.Addr().Network())
+		}
+	}
+	return nil
 }
 
 // newLogger returns the daemon's logger: text or JSON on w, from level on.

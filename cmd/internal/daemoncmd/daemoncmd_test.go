@@ -2,6 +2,8 @@ package daemoncmd
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +47,19 @@ func TestConfig(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "token")
+	if err := os.WriteFile(tok, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	open := filepath.Join(dir, "open-token")
+	if err := os.WriteFile(open, []byte("0123456789abcdef0123\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	short := filepath.Join(dir, "short-token")
+	if err := os.WriteFile(short, []byte("a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -55,21 +70,41 @@ func TestCheck(t *testing.T) {
 		{[]string{"--drain-timeout", "0"}, "--drain-timeout must be positive"},
 		{[]string{"--shell", ""}, "--shell: empty"},
 		{[]string{"--shell", "/no/such/sh"}, `--shell "/no/such/sh"`},
-		{[]string{"--listen", "127.0.0.1:1"}, "--listen 127.0.0.1:1: refusing TCP"},
-		{[]string{"--token-file", "/etc/hostname"}, "--token-file without --listen"},
-		{[]string{"--listen", ":1", "--tls-cert", "/etc/hostname"}, "--tls-cert without --tls-key"},
-		{[]string{"--listen", ":1", "--tls-key", "/etc/hostname"}, "--tls-key without --tls-cert"},
-		{[]string{"--listen", ":1", "--token-file", "/etc/hostname", "--tls-client-ca", "/etc/hostname"}, "--tls-client-ca needs --tls-cert"},
-		{[]string{"--listen", ":1", "--token-file", "/no/such/token"}, "--token-file: stat /no/such/token"},
-		{[]string{"--listen", ":1", "--token-file", "/etc"}, "--token-file /etc: is a directory"},
+		{[]string{"--listen", "127.0.0.1:1"}, "--listen: refusing TCP on 127.0.0.1:1 without client authentication"},
+		{[]string{"--token-file", tok}, "--token-file: applies to the TCP listener only, and --listen is empty"},
+		{[]string{"--listen", ":1", "--tls-cert", "/etc/hostname"}, "--tls-cert: needs --tls-key too"},
+		{[]string{"--listen", ":1", "--tls-key", "/etc/hostname"}, "--tls-key: needs --tls-cert too"},
+		{[]string{"--listen", ":1", "--token-file", tok, "--tls-client-ca", "/etc/hostname"}, "--tls-client-ca: needs TLS (--tls-cert and --tls-key)"},
+		{[]string{"--listen", "127.0.0.1:1", "--token-file", "/no/such/token"}, "--token-file: reading the token: open /no/such/token"},
+		{[]string{"--listen", "127.0.0.1:1", "--token-file", "/etc"}, "--token-file: /etc is not a regular file"},
+		// H3: TLS without client authentication.
+		{[]string{"--listen", "127.0.0.1:1", "--tls-cert", "/c", "--tls-key", "/k"}, "--listen: refusing TCP on 127.0.0.1:1 with TLS but no client authentication"},
+		{[]string{"--listen", "127.0.0.1:1", "--token-file", tok, "--insecure-no-client-auth"}, "--insecure-no-client-auth: needs TLS"},
+		// L5: token hygiene.
+		{[]string{"--listen", "127.0.0.1:1", "--token-file", open}, "--token-file: " + open + " is readable or writable by its group or others (mode 0644); make it 0600"},
+		{[]string{"--listen", "127.0.0.1:1", "--token-file", short}, "--token-file: the token in " + short + " is 1 bytes; use at least 16"},
+		{[]string{"--listen", "0.0.0.0:1", "--token-file", tok}, "--listen: refusing a token without TLS on 0.0.0.0:1, which is not a loopback address"},
+		{[]string{"--listen", ":1", "--token-file", tok}, "which is not a loopback address"},
+		{[]string{"--init", "x", "--init-file", tok}, "--init and --init-file exclude each other"},
 	} {
 		_, err := parsed(t, tc.args...).config("v")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.args, err, tc.want)
 		}
 	}
-	if _, err := parsed(t, "--listen", ":1", "--token-file", "/etc/hostname").config("v"); err != nil {
-		t.Errorf("TCP with a token: %v", err)
+	for _, ok := range [][]string{
+		{"--listen", "127.0.0.1:1", "--token-file", tok},
+		{"--listen", "[::1]:1", "--token-file", tok},
+		{"--listen", "localhost:1", "--token-file", tok},
+		{"--listen", "0.0.0.0:1", "--token-file", tok, "--insecure-cleartext-token"},
+	} {
+		if _, err := parsed(t, ok...).config("v"); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	cfg, err := parsed(t, "--init-file", tok).config("v")
+	if err != nil || cfg.Pool.Init != "0123456789abcdef0123\n" {
+		t.Errorf("--init-file: %q, %v", cfg.Pool.Init, err)
 	}
 }
 

@@ -1,6 +1,8 @@
 package daemoncmd
 
 import (
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/mothreads/mothreads/cmd/internal/envflag"
@@ -30,7 +32,12 @@ const (
 type flags struct {
 	socket, listen                    string
 	tlsCert, tlsKey, tlsCA, tokenFile string
-	shell, init                       string
+	insecureNoClientAuth              bool
+	insecureCleartextToken            bool
+	maxTCPConns                       int
+	tcpAuthTimeout                    time.Duration
+	shell, init, initFile             string
+	healthListen                      string
 
 	minIdle, maxSessions, maxUses int
 	maxAge, idleTimeout           time.Duration
@@ -47,13 +54,19 @@ type flags struct {
 // the README's flags table.
 func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.socket, "socket", "", "Unix socket to serve on (default $XDG_RUNTIME_DIR/mothreads/mothreads.sock, else /tmp/mothreads-<uid>/mothreads.sock)")
-	fs.StringVar(&f.listen, "listen", "", "also serve on this TCP address (host:port); needs --tls-cert/--tls-key and/or --token-file")
+	fs.StringVar(&f.listen, "listen", "", "also serve on this TCP address (host:port); needs client authentication: --tls-client-ca (with --tls-cert/--tls-key) and/or --token-file")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate of the TCP listener")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of the TCP listener")
 	fs.StringVar(&f.tlsCA, "tls-client-ca", "", "PEM bundle of CAs that TCP client certificates must chain to (mutual TLS)")
-	fs.StringVar(&f.tokenFile, "token-file", "", "file whose first line is the bearer token TCP clients must send")
+	fs.StringVar(&f.tokenFile, "token-file", "", "file (mode 0600) whose first line is the bearer token TCP clients must send (16 bytes or more)")
+	fs.BoolVar(&f.insecureNoClientAuth, "insecure-no-client-auth", false, "allow --listen with TLS but without client authentication: anyone who reaches the port runs commands")
+	fs.BoolVar(&f.insecureCleartextToken, "insecure-cleartext-token", false, "allow --token-file without TLS on a non-loopback address: the token crosses the network in clear text")
+	flagval.IntVar(fs, &f.maxTCPConns, "max-tcp-conns", "", daemon.DefaultMaxTCPConns, 1, "most TCP connections open at once; more are closed at once")
+	flagval.DurationVar(fs, &f.tcpAuthTimeout, "tcp-auth-timeout", "", daemon.DefaultTCPAuthTimeout, "close TCP connections without an authorised call after this long")
+	fs.StringVar(&f.healthListen, "health-listen", "", "also serve grpc.health.v1 only, in plain text and without access checks, on this TCP address (for Kubernetes probes)")
 	fs.StringVar(&f.shell, "shell", "bash", "shell that runs the sessions (bash 4.4+ for warm sessions)")
-	fs.StringVar(&f.init, "init", "", "script every new session runs once before serving calls")
+	fs.StringVar(&f.init, "init", "", "script every new session runs once before serving calls (visible in ps: use --init-file or MOTHREADS_INIT for secrets)")
+	fs.StringVar(&f.initFile, "init-file", "", "read the --init script from this file")
 	flagval.IntVar(fs, &f.minIdle, "min-idle", "", DefaultMinIdle, 0, "sessions kept started and idle")
 	flagval.IntVar(fs, &f.maxSessions, "max-sessions", "", 0, 0, "most sessions, busy, idle or sticky (0: max(4, 2 x CPUs))")
 	flagval.IntVar(fs, &f.maxUses, "max-uses", "", DefaultMaxUses, 0, "recycle a session after this many calls (0: never)")
@@ -76,19 +89,35 @@ func (f *flags) config(version string) (daemon.Config, error) {
 	if err := f.check(); err != nil {
 		return daemon.Config{}, err
 	}
-	return daemon.Config{
-		Socket:      f.socket,
-		Listen:      f.listen,
-		TLSCert:     f.tlsCert,
-		TLSKey:      f.tlsKey,
-		TLSClientCA: f.tlsCA,
-		TokenFile:   f.tokenFile,
-		ExitIdle:    f.exitIdle,
-		MaxBuffered: int64(f.maxBufferedMiB) << 20,
-		Version:     version,
+	init := f.init
+	if f.initFile != "" {
+		if init != "" {
+			return daemon.Config{}, fmt.Errorf("--init and --init-file exclude each other")
+		}
+		b, err := os.ReadFile(f.initFile)
+		if err != nil {
+			return daemon.Config{}, fmt.Errorf("--init-file: %w", err)
+		}
+		init = string(b)
+	}
+	cfg := daemon.Config{
+		Socket:                 f.socket,
+		Listen:                 f.listen,
+		TLSCert:                f.tlsCert,
+		TLSKey:                 f.tlsKey,
+		TLSClientCA:            f.tlsCA,
+		TokenFile:              f.tokenFile,
+		InsecureNoClientAuth:   f.insecureNoClientAuth,
+		InsecureCleartextToken: f.insecureCleartextToken,
+		MaxTCPConns:            f.maxTCPConns,
+		TCPAuthTimeout:         f.tcpAuthTimeout,
+		HealthListen:           f.healthListen,
+		ExitIdle:               f.exitIdle,
+		MaxBuffered:            int64(f.maxBufferedMiB) << 20,
+		Version:                version,
 		Pool: pool.Config{
 			Shell:          f.shell,
-			Init:           f.init,
+			Init:           init,
 			MinIdle:        f.minIdle,
 			MaxSessions:    f.maxSessions,
 			MaxUses:        f.maxUses,
@@ -99,5 +128,9 @@ func (f *flags) config(version string) (daemon.Config, error) {
 			KillGrace:      f.killGrace,
 			DrainTimeout:   f.drainTimeout,
 		},
-	}, nil
+	}
+	if err := cfg.Validate(); err != nil {
+		return daemon.Config{}, flagError(err)
+	}
+	return cfg, nil
 }

@@ -20,14 +20,16 @@ import (
 // takes the same flags as mothreadsd.
 const Subcommand = "daemon"
 
-// Probe asks the daemon on socket for its status, waiting at most timeout.
-// The error matches client.ErrUnavailable when nothing answers on the
-// socket, and wraps context.DeadlineExceeded when something accepted the
-// connection but did not answer in time (a daemon still starting).
-func Probe(ctx context.Context, socket string, timeout time.Duration) (*client.Status, error) {
+// Probe asks the daemon that opts reach (client.WithSocket, or an address)
+// for its status, waiting at most timeout. The error matches
+// client.ErrUnavailable when nothing answers, client.ErrUntrusted when the
+// socket failed the client's checks, and wraps context.DeadlineExceeded
+// when something accepted the connection but did not answer in time (a
+// daemon still starting).
+func Probe(ctx context.Context, timeout time.Duration, opts ...client.Option) (*client.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	c, err := client.Dial(ctx, client.WithSocket(socket))
+	c, err := client.Dial(ctx, opts...)
 	if err != nil {
 		return nil, err
 	}

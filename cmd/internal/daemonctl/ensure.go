@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/mothreads/mothreads/client"
 )
 
 // Autostart says how Ensure starts a daemon when none serves.
@@ -18,6 +20,9 @@ type Autostart struct {
 	// Timeout bounds Ensure as a whole: the start, any race with another
 	// starter, and the wait until the daemon serves.
 	Timeout time.Duration
+	// Dial are more client options to reach the daemon on Socket (such as
+	// client.WithDaemonUID), after client.WithSocket(Socket).
+	Dial []client.Option
 }
 
 // LogFile is where an auto-started daemon on socket logs: next to the
@@ -36,7 +41,8 @@ const probeTimeout = time.Second
 
 // Ensure returns once a daemon serves on a.Socket, starting one when none
 // does: detached, in its own session, with stdin the null device, stdout
-// and stderr appended to LogFile(a.Socket), its settings from the
+// and stderr appended to LogFile(a.Socket) (see Start for the checks made
+// first), no other descriptor of the caller, its settings from the
 // MOTHREADS_* environment and --exit-idle. It polls the socket with a
 // growing backoff (5 ms to 200 ms) until the daemon answers, as there is no
 // event for another process starting to serve.
@@ -59,9 +65,12 @@ func Ensure(ctx context.Context, a Autostart) error {
 	gap := firstRelaunch
 	var lastErr error
 	for {
-		st, err := Probe(ctx, a.Socket, probeTimeout)
+		st, err := Probe(ctx, probeTimeout, append([]client.Option{client.WithSocket(a.Socket)}, a.Dial...)...)
 		if err == nil && st.Serving {
 			return nil
+		}
+		if errors.Is(err, client.ErrUntrusted) {
+			return err // starting one more daemon would not change that
 		}
 		if err == nil {
 			err = errors.New("the daemon is shutting down")
@@ -114,7 +123,7 @@ func (c *Child) WaitServing(ctx context.Context, timeout time.Duration) error {
 	defer cancel()
 	pace := backoff{next: 5 * time.Millisecond, most: 200 * time.Millisecond}
 	for {
-		st, err := Probe(ctx, c.spec.Socket, probeTimeout)
+		st, err := Probe(ctx, probeTimeout, client.WithSocket(c.spec.Socket))
 		if err == nil && st.Serving {
 			return nil
 		}

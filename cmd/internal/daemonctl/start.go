@@ -8,6 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/mothreads/mothreads/internal/cloexec"
+	"github.com/mothreads/mothreads/internal/sockpath"
 )
 
 // exitAlreadyRunning is the daemon's exit status when another daemon holds
@@ -21,8 +24,11 @@ type Spec struct {
 	Socket string
 	// Args are more daemon flags, after --socket.
 	Args []string
-	// LogFile receives the daemon's stdout and stderr, appended; its
-	// directory is created 0700 when missing. Empty means the null device.
+	// LogFile receives the daemon's stdout and stderr, appended. Its
+	// missing directories are created 0700 and its directory chain must
+	// pass sockpath's rule for the caller's uid before the file is opened,
+	// and the file is opened without following a symbolic link: it must be
+	// a regular file of the caller's. Empty means the null device.
 	LogFile string
 	// Detach puts the daemon in a session of its own (Setsid), so that it
 	// outlives the caller and gets none of its terminal's signals. Without
@@ -49,6 +55,12 @@ type Child struct {
 // Start starts the running binary as `BINARY daemon --socket SOCKET
 // ARGS...` and returns without waiting for it to serve. A goroutine waits
 // for the process; Done says when it has exited.
+//
+// The daemon gets descriptors 0, 1 and 2 only. Start marks every descriptor
+// of the caller numbered 3 or above close-on-exec first (the caller keeps
+// them open): descriptors it inherited itself, such as a harness's pipe,
+// would otherwise live on in the daemon and all its sessions, and whoever
+// waits for their EOF would wait until the daemon exits.
 func Start(spec Spec) (*Child, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -74,6 +86,9 @@ func Start(spec Spec) (*Child, error) {
 		defer log.Close() // the child has its own copy
 		cmd.Stdout, cmd.Stderr, c.logAt = log, log, at
 	}
+	if err := cloexec.From(3); err != nil {
+		return nil, fmt.Errorf("starting a daemon: keeping this program's descriptors from it: %w", err)
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting a daemon: %w", err)
 	}
@@ -84,14 +99,19 @@ func Start(spec Spec) (*Child, error) {
 	return c, nil
 }
 
-// openLog opens path for appending and returns its size.
+// openLog opens path for appending, after checking its directory, and
+// returns its size.
 func openLog(path string) (*os.File, int64, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, 0, fmt.Errorf("starting a daemon: log directory: %w", err)
+	if err := sockpath.PrepareDir(filepath.Dir(path), os.Geteuid()); err != nil {
+		return nil, 0, fmt.Errorf("starting a daemon: log %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := openNoFollow(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("starting a daemon: log: %w", err)
+	}
+	if err := checkLogFile(f); err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("starting a daemon: log %s: %w", path, err)
 	}
 	at, err := f.Seek(0, io.SeekEnd)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/mothreads/mothreads/client"
 	"github.com/mothreads/mothreads/cmd/internal/cli"
 	"github.com/mothreads/mothreads/cmd/internal/flagval"
+	"github.com/mothreads/mothreads/cmd/internal/target"
 	"github.com/spf13/cobra"
 )
 
@@ -46,9 +47,9 @@ type options struct {
 	json        bool
 }
 
-// New returns the exec command. socketFlag returns the value of the root's
-// --socket flag.
-func New(st Streams, socketFlag func() string) *cobra.Command {
+// New returns the exec command. resolve returns the daemon the root's
+// flags name.
+func New(st Streams, resolve func() (target.Target, error)) *cobra.Command {
 	o := new(options)
 	cmd := &cobra.Command{
 		Use:   "exec [flags] -- PROG [ARG...] | exec [flags] -c SCRIPT",
@@ -75,15 +76,15 @@ not found; 125 when mothreads itself failed, with the reason on stderr.`,
   mothreads exec --json -- git status --short`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.scriptSet = cmd.Flags().Changed("script")
-			socket, err := cli.SocketPath(socketFlag())
+			tg, err := resolve()
 			if err != nil {
-				return cli.Exit(cli.ExitFailed, err)
+				return err
 			}
 			req, err := o.request(st, args)
 			if err != nil {
 				return err
 			}
-			return o.run(cmd.Context(), st, socket, req)
+			return o.run(cmd.Context(), st, tg, req)
 		},
 	}
 	fs := cmd.Flags()
@@ -142,6 +143,6 @@ func (o *options) request(st Streams, argv []string) (*client.Request, error) {
 }
 
 // errNoDaemon is the failure with --no-autostart when no daemon answers.
-func errNoDaemon(socket string) error {
-	return fmt.Errorf("no daemon at %s (--no-autostart given)", socket)
+func errNoDaemon(where string) error {
+	return fmt.Errorf("no daemon at %s (--no-autostart given)", where)
 }

@@ -12,12 +12,13 @@ import (
 	"github.com/mothreads/mothreads/client"
 	"github.com/mothreads/mothreads/cmd/internal/cli"
 	"github.com/mothreads/mothreads/cmd/internal/daemonctl"
+	"github.com/mothreads/mothreads/cmd/internal/target"
 	"github.com/mothreads/mothreads/cmd/internal/termio"
 )
 
-// run runs req on the daemon at socket and returns the exit status as an
+// run runs req on the daemon tg names and returns the exit status as an
 // *cli.ExitError (nil for status 0).
-func (o *options) run(ctx context.Context, st Streams, socket string, req *client.Request) error {
+func (o *options) run(ctx context.Context, st Streams, tg target.Target, req *client.Request) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	survivePipeWrites()
@@ -44,7 +45,7 @@ func (o *options) run(ctx context.Context, st Streams, socket string, req *clien
 	// exit, which closes the connection, and gRPC's orderly close (GOAWAY,
 	// waiting for its goroutines) costs the CLI's exit about 0.3 ms. The
 	// call is over by then: its stream has been read to its end.
-	_, p, err := o.start(ctx, intr, socket, req, stdout, stderr)
+	_, p, err := o.start(ctx, intr, tg, req, stdout, stderr)
 	if err != nil {
 		return o.report(st, outcome(nil, err, context.Cause(ctx), req), nil, began, nil, nil)
 	}
@@ -62,22 +63,23 @@ func (o *options) run(ctx context.Context, st Streams, socket string, req *clien
 	return o.report(st, outcome(res, err, context.Cause(ctx), req), res, began, outBuf.Bytes(), errBuf.Bytes())
 }
 
-// start dials the daemon and starts the call; when no daemon answers, it
-// auto-starts one (unless --no-autostart) and tries once more. The call's
-// stdin is not touched before the call has started, so the retry loses
-// nothing.
-func (o *options) start(ctx context.Context, intr *interrupts, socket string, req *client.Request, stdout, stderr io.Writer) (*client.Client, *client.Process, error) {
-	c, p, err := startOn(ctx, intr, socket, req, stdout, stderr)
+// start dials the daemon and starts the call; when no daemon answers on a
+// socket, it auto-starts one (unless --no-autostart) and tries once more.
+// The call's stdin is not touched before the call has started, so the retry
+// loses nothing. A socket that fails the client's checks
+// (client.ErrUntrusted) is reported as it is: no daemon is started there.
+func (o *options) start(ctx context.Context, intr *interrupts, tg target.Target, req *client.Request, stdout, stderr io.Writer) (*client.Client, *client.Process, error) {
+	c, p, err := startOn(ctx, intr, tg, req, stdout, stderr)
 	if err == nil || !errors.Is(err, client.ErrUnavailable) || ctx.Err() != nil {
 		return c, p, err
 	}
-	if o.noAutostart {
-		return nil, nil, errNoDaemonErr{socket}
+	if o.noAutostart || tg.Socket == "" {
+		return nil, nil, errNoDaemonErr{tg.String()}
 	}
-	if err := daemonctl.Ensure(ctx, daemonctl.Autostart{Socket: socket, ExitIdle: AutostartExitIdle, Timeout: AutostartTimeout}); err != nil {
+	if err := daemonctl.Ensure(ctx, daemonctl.Autostart{Socket: tg.Socket, ExitIdle: AutostartExitIdle, Timeout: AutostartTimeout, Dial: tg.Options}); err != nil {
 		return nil, nil, fmt.Errorf("auto-starting a daemon: %w", err)
 	}
-	return startOn(ctx, intr, socket, req, stdout, stderr)
+	return startOn(ctx, intr, tg, req, stdout, stderr)
 }
 
 // errNoDaemonErr is the failure when no daemon answers and none may be
@@ -86,10 +88,10 @@ type errNoDaemonErr struct{ socket string }
 
 func (e errNoDaemonErr) Error() string { return errNoDaemon(e.socket).Error() }
 
-// startOn dials the daemon at socket and starts the call, telling intr
+// startOn dials the daemon tg names and starts the call, telling intr
 // when the start begins and how it ends.
-func startOn(ctx context.Context, intr *interrupts, socket string, req *client.Request, stdout, stderr io.Writer) (*client.Client, *client.Process, error) {
-	c, err := client.Dial(ctx, client.WithSocket(socket))
+func startOn(ctx context.Context, intr *interrupts, tg target.Target, req *client.Request, stdout, stderr io.Writer) (*client.Client, *client.Process, error) {
+	c, err := client.Dial(ctx, tg.Options...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/mothreads/mothreads/cmd/internal/daemoncmd"
 	"github.com/mothreads/mothreads/cmd/internal/daemonctl"
 	"github.com/mothreads/mothreads/cmd/internal/execcmd"
+	"github.com/mothreads/mothreads/cmd/internal/target"
 	"github.com/mothreads/mothreads/cmd/internal/version"
 	"github.com/spf13/cobra"
 )
@@ -32,8 +33,14 @@ func Main(ctx context.Context, args []string) int {
 
 // newRoot builds the command tree.
 func newRoot(st execcmd.Streams) *cobra.Command {
-	var socket string
-	socketFlag := func() string { return socket }
+	var where target.Flags
+	resolve := func() (target.Target, error) {
+		t, err := where.Resolve()
+		if err != nil {
+			return t, cli.Exit(cli.ExitFailed, err)
+		}
+		return t, nil
+	}
 	root := &cobra.Command{
 		Use:   "mothreads",
 		Short: "Run commands in warm shell sessions kept by a daemon",
@@ -42,17 +49,22 @@ or one it starts by itself), so that each call skips the shell's start-up.
 
 Every subcommand talks to the daemon on --socket, default $MOTHREADS_SOCKET,
 else $XDG_RUNTIME_DIR/mothreads/mothreads.sock, else
-/tmp/mothreads-<uid>/mothreads.sock.`,
+/tmp/mothreads-<uid>/mothreads.sock; or, with --address, to daemons over TCP.
+
+Before sending anything on a socket, mothreads checks that the socket and
+every directory up to / belong to you or root and that nobody else can write
+them, and that the daemon runs as you. Root uses another user's daemon only
+with --daemon-uid.`,
 		Args:    cobra.NoArgs, // with RunE: an unknown subcommand is an error, not help
 		Version: version.String(),
 		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	root.PersistentFlags().StringVar(&socket, "socket", "", "daemon socket (env MOTHREADS_SOCKET; default $XDG_RUNTIME_DIR/mothreads/mothreads.sock, else /tmp/mothreads-<uid>/mothreads.sock)")
+	where.Define(root.PersistentFlags())
 	root.AddCommand(
-		execcmd.New(st, socketFlag),
-		newStatus(st, socketFlag),
-		newStop(st, socketFlag),
-		newVersion(st, socketFlag),
+		execcmd.New(st, resolve),
+		newStatus(st, resolve),
+		newStop(st, resolve),
+		newVersion(st, resolve),
 		benchcmd.New(benchcmd.Streams{Out: st.Out, Err: st.Err}),
 	)
 	daemon := daemoncmd.New(daemonctl.Subcommand, st.Err)

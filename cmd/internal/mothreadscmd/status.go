@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/mothreads/mothreads/cmd/internal/cli"
 	"github.com/mothreads/mothreads/cmd/internal/daemonctl"
 	"github.com/mothreads/mothreads/cmd/internal/execcmd"
+	"github.com/mothreads/mothreads/cmd/internal/target"
 	"github.com/spf13/cobra"
 )
 
@@ -20,7 +23,7 @@ import (
 // query.
 const statusTimeout = 5 * time.Second
 
-func newStatus(st execcmd.Streams, socketFlag func() string) *cobra.Command {
+func newStatus(st execcmd.Streams, resolve func() (target.Target, error)) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status [--json]",
@@ -29,11 +32,12 @@ func newStatus(st execcmd.Streams, socketFlag func() string) *cobra.Command {
 serves on the socket, 125 when none answers or it is shutting down.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			socket, err := cli.SocketPath(socketFlag())
+			tg, err := resolve()
 			if err != nil {
-				return cli.Exit(cli.ExitFailed, err)
+				return err
 			}
-			s, err := daemonctl.Probe(cmd.Context(), socket, statusTimeout)
+			socket := tg.String()
+			s, err := daemonctl.Probe(cmd.Context(), statusTimeout, tg.Options...)
 			if errors.Is(err, client.ErrUnavailable) {
 				return cli.Exit(cli.ExitFailed, fmt.Errorf("no daemon answers at %s", socket))
 			}
@@ -65,7 +69,10 @@ type jsonStatus struct {
 	PID       int       `json:"pid"`
 	StartedAt time.Time `json:"started_at"`
 	Serving   bool      `json:"serving"`
-	Pool      struct {
+	Instance  string    `json:"instance"`
+	// Identities counts calls per TLS client identity.
+	Identities map[string]int64 `json:"identities,omitempty"`
+	Pool       struct {
 		SessionsIdle         int   `json:"sessions_idle"`
 		SessionsBusy         int   `json:"sessions_busy"`
 		SessionsStarting     int   `json:"sessions_starting"`
@@ -97,7 +104,8 @@ type jsonStatus struct {
 }
 
 func statusJSON(socket string, s *client.Status) jsonStatus {
-	j := jsonStatus{Socket: socket, Version: s.Version, PID: s.PID, StartedAt: s.StartedAt, Serving: s.Serving}
+	j := jsonStatus{Socket: socket, Version: s.Version, PID: s.PID, StartedAt: s.StartedAt, Serving: s.Serving,
+		Instance: s.Instance, Identities: s.Identities}
 	p, c := s.Pool, s.Calls
 	j.Pool.SessionsIdle, j.Pool.SessionsBusy, j.Pool.SessionsStarting = p.SessionsIdle, p.SessionsBusy, p.SessionsStarting
 	j.Pool.StickySessions, j.Pool.QueueLength = p.StickySessions, p.QueueLength
@@ -130,15 +138,15 @@ func printStatus(w io.Writer, socket string, s *client.Status) error {
 	fmt.Fprintf(tw, "calls\t%d started, %d in flight, %d ok, %d failed, %d timed out, %d cancelled, %d session lost, %d rejected\n",
 		c.Started, c.InFlight, c.OK, c.Failed, c.TimedOut, c.Cancelled, c.SessionLost, c.Rejected)
 	fmt.Fprintf(tw, "latency\tp50 %s, p90 %s, p99 %s\n", c.LatencyP50, c.LatencyP90, c.LatencyP99)
+	ids := slices.Sorted(maps.Keys(s.Identities))
+	for _, id := range ids {
+		fmt.Fprintf(tw, "client\t%s: %d calls\n", id, s.Identities[id])
+	}
 	return tw.Flush()
 }
 
-// queryDaemon returns the status of the daemon on socket, or nil when none
-// answers in time.
-func queryDaemon(ctx context.Context, socket string) *client.Status {
-	s, err := daemonctl.Probe(ctx, socket, statusTimeout)
-	if err != nil {
-		return nil
-	}
-	return s
+// queryDaemon returns the status of the daemon tg names, or nil and why
+// when none answers in time.
+func queryDaemon(ctx context.Context, tg target.Target) (*client.Status, error) {
+	return daemonctl.Probe(ctx, statusTimeout, tg.Options...)
 }

@@ -10,10 +10,11 @@ import (
 	"github.com/mothreads/mothreads/cmd/internal/cli"
 	"github.com/mothreads/mothreads/cmd/internal/daemonctl"
 	"github.com/mothreads/mothreads/cmd/internal/execcmd"
+	"github.com/mothreads/mothreads/cmd/internal/target"
 	"github.com/spf13/cobra"
 )
 
-func newStop(st execcmd.Streams, socketFlag func() string) *cobra.Command {
+func newStop(st execcmd.Streams, resolve func() (target.Target, error)) *cobra.Command {
 	var skipDrain bool
 	var wait time.Duration
 	cmd := &cobra.Command{
@@ -28,11 +29,14 @@ stderr says so); 125 when it could not be asked or did not exit within
 --wait.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			socket, err := cli.SocketPath(socketFlag())
+			tg, err := resolve()
 			if err != nil {
-				return cli.Exit(cli.ExitFailed, err)
+				return err
 			}
-			return stop(cmd.Context(), st, socket, skipDrain, wait)
+			if tg.Socket == "" {
+				return cli.Exit(cli.ExitFailed, fmt.Errorf("stop works on one daemon through its socket, not over --address %s (send that daemon SIGTERM)", tg.Address))
+			}
+			return stop(cmd.Context(), st, tg, skipDrain, wait)
 		},
 	}
 	cmd.Flags().BoolVar(&skipDrain, "skip-drain", false, "cancel the calls in flight at once instead of letting them finish")
@@ -40,8 +44,9 @@ stderr says so); 125 when it could not be asked or did not exit within
 	return cmd
 }
 
-func stop(ctx context.Context, st execcmd.Streams, socket string, skipDrain bool, wait time.Duration) error {
-	c, err := client.Dial(ctx, client.WithSocket(socket))
+func stop(ctx context.Context, st execcmd.Streams, tg target.Target, skipDrain bool, wait time.Duration) error {
+	socket := tg.Socket
+	c, err := client.Dial(ctx, tg.Options...)
 	if err != nil {
 		return cli.Exit(cli.ExitFailed, err)
 	}

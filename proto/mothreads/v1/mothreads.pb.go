@@ -1090,10 +1090,18 @@ type StatusResponse struct {
 	Pid       int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
 	StartedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	// serving is false while the daemon drains.
-	Serving       bool          `protobuf:"varint,4,opt,name=serving,proto3" json:"serving,omitempty"`
-	Pool          *PoolStatus   `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
-	Calls         *CallStatus   `protobuf:"bytes,6,opt,name=calls,proto3" json:"calls,omitempty"`
-	Buffers       *BufferStatus `protobuf:"bytes,7,opt,name=buffers,proto3" json:"buffers,omitempty"`
+	Serving bool          `protobuf:"varint,4,opt,name=serving,proto3" json:"serving,omitempty"`
+	Pool    *PoolStatus   `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
+	Calls   *CallStatus   `protobuf:"bytes,6,opt,name=calls,proto3" json:"calls,omitempty"`
+	Buffers *BufferStatus `protobuf:"bytes,7,opt,name=buffers,proto3" json:"buffers,omitempty"`
+	// instance is a random id of this daemon process, also sent as the
+	// response header "mothreads-daemon" of every call: a client of many
+	// daemons tells them apart by it (and a sticky session's daemon).
+	Instance string `protobuf:"bytes,20,opt,name=instance,proto3" json:"instance,omitempty"`
+	// identities counts the calls of each TLS client identity since start
+	// (the client certificate's first DNS or URI SAN, else its common name),
+	// sorted by identity.
+	Identities    []*ClientIdentity `protobuf:"bytes,21,rep,name=identities,proto3" json:"identities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1177,6 +1185,20 @@ func (x *StatusResponse) GetBuffers() *BufferStatus {
 	return nil
 }
 
+func (x *StatusResponse) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
+}
+
+func (x *StatusResponse) GetIdentities() []*ClientIdentity {
+	if x != nil {
+		return x.Identities
+	}
+	return nil
+}
+
 // BufferStatus is the daemon's memory budget for what it holds for callers
 // beyond the streams' flow control: Run output and responses not yet
 // written to their client, queued stdin_data (mothreadsd --max-buffered).
@@ -1248,6 +1270,59 @@ func (x *BufferStatus) GetRefused() int64 {
 	return 0
 }
 
+// ClientIdentity is one client certificate identity and its calls.
+type ClientIdentity struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Identity      string                 `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	Calls         int64                  `protobuf:"varint,2,opt,name=calls,proto3" json:"calls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientIdentity) Reset() {
+	*x = ClientIdentity{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientIdentity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientIdentity) ProtoMessage() {}
+
+func (x *ClientIdentity) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientIdentity.ProtoReflect.Descriptor instead.
+func (*ClientIdentity) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ClientIdentity) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *ClientIdentity) GetCalls() int64 {
+	if x != nil {
+		return x.Calls
+	}
+	return 0
+}
+
 type PoolStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Gauges.
@@ -1274,7 +1349,7 @@ type PoolStatus struct {
 
 func (x *PoolStatus) Reset() {
 	*x = PoolStatus{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1361,7 @@ func (x *PoolStatus) String() string {
 func (*PoolStatus) ProtoMessage() {}
 
 func (x *PoolStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1374,7 @@ func (x *PoolStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolStatus.ProtoReflect.Descriptor instead.
 func (*PoolStatus) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{14}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PoolStatus) GetSessionsIdle() int32 {
@@ -1420,7 +1495,7 @@ type CallStatus struct {
 
 func (x *CallStatus) Reset() {
 	*x = CallStatus{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1432,7 +1507,7 @@ func (x *CallStatus) String() string {
 func (*CallStatus) ProtoMessage() {}
 
 func (x *CallStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1445,7 +1520,7 @@ func (x *CallStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallStatus.ProtoReflect.Descriptor instead.
 func (*CallStatus) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{15}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CallStatus) GetStarted() int64 {
@@ -1536,7 +1611,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1548,7 +1623,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1561,7 +1636,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{16}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ShutdownRequest) GetSkipDrain() bool {
@@ -1579,7 +1654,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[17]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1591,7 +1666,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[17]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1604,7 +1679,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{17}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{18}
 }
 
 var File_mothreads_v1_mothreads_proto protoreflect.FileDescriptor
@@ -1686,7 +1761,7 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\x10stdout_truncated\x18\x03 \x01(\bR\x0fstdoutTruncated\x12)\n" +
 	"\x10stderr_truncated\x18\x04 \x01(\bR\x0fstderrTruncated\x12,\n" +
 	"\x06exited\x18\x05 \x01(\v2\x14.mothreads.v1.ExitedR\x06exited\"\x0f\n" +
-	"\rStatusRequest\"\xa5\x02\n" +
+	"\rStatusRequest\"\xff\x02\n" +
 	"\x0eStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x129\n" +
@@ -1695,7 +1770,11 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\aserving\x18\x04 \x01(\bR\aserving\x12,\n" +
 	"\x04pool\x18\x05 \x01(\v2\x18.mothreads.v1.PoolStatusR\x04pool\x12.\n" +
 	"\x05calls\x18\x06 \x01(\v2\x18.mothreads.v1.CallStatusR\x05calls\x124\n" +
-	"\abuffers\x18\a \x01(\v2\x1a.mothreads.v1.BufferStatusR\abuffers\"\x87\x01\n" +
+	"\abuffers\x18\a \x01(\v2\x1a.mothreads.v1.BufferStatusR\abuffers\x12\x1a\n" +
+	"\binstance\x18\x14 \x01(\tR\binstance\x12<\n" +
+	"\n" +
+	"identities\x18\x15 \x03(\v2\x1c.mothreads.v1.ClientIdentityR\n" +
+	"identities\"\x87\x01\n" +
 	"\fBufferStatus\x12\x1d\n" +
 	"\n" +
 	"held_bytes\x18\x01 \x01(\x03R\theldBytes\x12\x1d\n" +
@@ -1703,7 +1782,10 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"peak_bytes\x18\x02 \x01(\x03R\tpeakBytes\x12\x1f\n" +
 	"\vlimit_bytes\x18\x03 \x01(\x03R\n" +
 	"limitBytes\x12\x18\n" +
-	"\arefused\x18\x04 \x01(\x03R\arefused\"\x8b\x05\n" +
+	"\arefused\x18\x04 \x01(\x03R\arefused\"B\n" +
+	"\x0eClientIdentity\x12\x1a\n" +
+	"\bidentity\x18\x01 \x01(\tR\bidentity\x12\x14\n" +
+	"\x05calls\x18\x02 \x01(\x03R\x05calls\"\x8b\x05\n" +
 	"\n" +
 	"PoolStatus\x12#\n" +
 	"\rsessions_idle\x18\x01 \x01(\x05R\fsessionsIdle\x12#\n" +
@@ -1766,7 +1848,7 @@ func file_mothreads_v1_mothreads_proto_rawDescGZIP() []byte {
 }
 
 var file_mothreads_v1_mothreads_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mothreads_v1_mothreads_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_mothreads_v1_mothreads_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_mothreads_v1_mothreads_proto_goTypes = []any{
 	(OutputStream)(0),             // 0: mothreads.v1.OutputStream
 	(*Command)(nil),               // 1: mothreads.v1.Command
@@ -1783,17 +1865,18 @@ var file_mothreads_v1_mothreads_proto_goTypes = []any{
 	(*StatusRequest)(nil),         // 12: mothreads.v1.StatusRequest
 	(*StatusResponse)(nil),        // 13: mothreads.v1.StatusResponse
 	(*BufferStatus)(nil),          // 14: mothreads.v1.BufferStatus
-	(*PoolStatus)(nil),            // 15: mothreads.v1.PoolStatus
-	(*CallStatus)(nil),            // 16: mothreads.v1.CallStatus
-	(*ShutdownRequest)(nil),       // 17: mothreads.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),      // 18: mothreads.v1.ShutdownResponse
-	(*durationpb.Duration)(nil),   // 19: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*ClientIdentity)(nil),        // 15: mothreads.v1.ClientIdentity
+	(*PoolStatus)(nil),            // 16: mothreads.v1.PoolStatus
+	(*CallStatus)(nil),            // 17: mothreads.v1.CallStatus
+	(*ShutdownRequest)(nil),       // 18: mothreads.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),      // 19: mothreads.v1.ShutdownResponse
+	(*durationpb.Duration)(nil),   // 20: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
 }
 var file_mothreads_v1_mothreads_proto_depIdxs = []int32{
 	2,  // 0: mothreads.v1.Command.base_env:type_name -> mothreads.v1.BaseEnv
-	19, // 1: mothreads.v1.Command.timeout:type_name -> google.protobuf.Duration
-	19, // 2: mothreads.v1.Command.kill_grace:type_name -> google.protobuf.Duration
+	20, // 1: mothreads.v1.Command.timeout:type_name -> google.protobuf.Duration
+	20, // 2: mothreads.v1.Command.kill_grace:type_name -> google.protobuf.Duration
 	3,  // 3: mothreads.v1.Command.tty:type_name -> mothreads.v1.WindowSize
 	1,  // 4: mothreads.v1.ExecRequest.command:type_name -> mothreads.v1.Command
 	1,  // 5: mothreads.v1.AttachRequest.start:type_name -> mothreads.v1.Command
@@ -1802,38 +1885,39 @@ var file_mothreads_v1_mothreads_proto_depIdxs = []int32{
 	0,  // 8: mothreads.v1.AttachRequest.close_output:type_name -> mothreads.v1.OutputStream
 	8,  // 9: mothreads.v1.ExecEvent.started:type_name -> mothreads.v1.Started
 	9,  // 10: mothreads.v1.ExecEvent.exited:type_name -> mothreads.v1.Exited
-	20, // 11: mothreads.v1.Started.queued_at:type_name -> google.protobuf.Timestamp
-	20, // 12: mothreads.v1.Started.started_at:type_name -> google.protobuf.Timestamp
-	20, // 13: mothreads.v1.Exited.queued_at:type_name -> google.protobuf.Timestamp
-	20, // 14: mothreads.v1.Exited.started_at:type_name -> google.protobuf.Timestamp
-	20, // 15: mothreads.v1.Exited.finished_at:type_name -> google.protobuf.Timestamp
+	21, // 11: mothreads.v1.Started.queued_at:type_name -> google.protobuf.Timestamp
+	21, // 12: mothreads.v1.Started.started_at:type_name -> google.protobuf.Timestamp
+	21, // 13: mothreads.v1.Exited.queued_at:type_name -> google.protobuf.Timestamp
+	21, // 14: mothreads.v1.Exited.started_at:type_name -> google.protobuf.Timestamp
+	21, // 15: mothreads.v1.Exited.finished_at:type_name -> google.protobuf.Timestamp
 	1,  // 16: mothreads.v1.RunRequest.command:type_name -> mothreads.v1.Command
 	9,  // 17: mothreads.v1.RunResponse.exited:type_name -> mothreads.v1.Exited
-	20, // 18: mothreads.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
-	15, // 19: mothreads.v1.StatusResponse.pool:type_name -> mothreads.v1.PoolStatus
-	16, // 20: mothreads.v1.StatusResponse.calls:type_name -> mothreads.v1.CallStatus
+	21, // 18: mothreads.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	16, // 19: mothreads.v1.StatusResponse.pool:type_name -> mothreads.v1.PoolStatus
+	17, // 20: mothreads.v1.StatusResponse.calls:type_name -> mothreads.v1.CallStatus
 	14, // 21: mothreads.v1.StatusResponse.buffers:type_name -> mothreads.v1.BufferStatus
-	19, // 22: mothreads.v1.PoolStatus.queue_wait_p50:type_name -> google.protobuf.Duration
-	19, // 23: mothreads.v1.PoolStatus.queue_wait_p99:type_name -> google.protobuf.Duration
-	19, // 24: mothreads.v1.PoolStatus.queue_wait_max:type_name -> google.protobuf.Duration
-	19, // 25: mothreads.v1.CallStatus.latency_p50:type_name -> google.protobuf.Duration
-	19, // 26: mothreads.v1.CallStatus.latency_p90:type_name -> google.protobuf.Duration
-	19, // 27: mothreads.v1.CallStatus.latency_p99:type_name -> google.protobuf.Duration
-	4,  // 28: mothreads.v1.Mothreads.Exec:input_type -> mothreads.v1.ExecRequest
-	5,  // 29: mothreads.v1.Mothreads.Attach:input_type -> mothreads.v1.AttachRequest
-	10, // 30: mothreads.v1.Mothreads.Run:input_type -> mothreads.v1.RunRequest
-	12, // 31: mothreads.v1.Mothreads.Status:input_type -> mothreads.v1.StatusRequest
-	17, // 32: mothreads.v1.Mothreads.Shutdown:input_type -> mothreads.v1.ShutdownRequest
-	7,  // 33: mothreads.v1.Mothreads.Exec:output_type -> mothreads.v1.ExecEvent
-	7,  // 34: mothreads.v1.Mothreads.Attach:output_type -> mothreads.v1.ExecEvent
-	11, // 35: mothreads.v1.Mothreads.Run:output_type -> mothreads.v1.RunResponse
-	13, // 36: mothreads.v1.Mothreads.Status:output_type -> mothreads.v1.StatusResponse
-	18, // 37: mothreads.v1.Mothreads.Shutdown:output_type -> mothreads.v1.ShutdownResponse
-	33, // [33:38] is the sub-list for method output_type
-	28, // [28:33] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	15, // 22: mothreads.v1.StatusResponse.identities:type_name -> mothreads.v1.ClientIdentity
+	20, // 23: mothreads.v1.PoolStatus.queue_wait_p50:type_name -> google.protobuf.Duration
+	20, // 24: mothreads.v1.PoolStatus.queue_wait_p99:type_name -> google.protobuf.Duration
+	20, // 25: mothreads.v1.PoolStatus.queue_wait_max:type_name -> google.protobuf.Duration
+	20, // 26: mothreads.v1.CallStatus.latency_p50:type_name -> google.protobuf.Duration
+	20, // 27: mothreads.v1.CallStatus.latency_p90:type_name -> google.protobuf.Duration
+	20, // 28: mothreads.v1.CallStatus.latency_p99:type_name -> google.protobuf.Duration
+	4,  // 29: mothreads.v1.Mothreads.Exec:input_type -> mothreads.v1.ExecRequest
+	5,  // 30: mothreads.v1.Mothreads.Attach:input_type -> mothreads.v1.AttachRequest
+	10, // 31: mothreads.v1.Mothreads.Run:input_type -> mothreads.v1.RunRequest
+	12, // 32: mothreads.v1.Mothreads.Status:input_type -> mothreads.v1.StatusRequest
+	18, // 33: mothreads.v1.Mothreads.Shutdown:input_type -> mothreads.v1.ShutdownRequest
+	7,  // 34: mothreads.v1.Mothreads.Exec:output_type -> mothreads.v1.ExecEvent
+	7,  // 35: mothreads.v1.Mothreads.Attach:output_type -> mothreads.v1.ExecEvent
+	11, // 36: mothreads.v1.Mothreads.Run:output_type -> mothreads.v1.RunResponse
+	13, // 37: mothreads.v1.Mothreads.Status:output_type -> mothreads.v1.StatusResponse
+	19, // 38: mothreads.v1.Mothreads.Shutdown:output_type -> mothreads.v1.ShutdownResponse
+	34, // [34:39] is the sub-list for method output_type
+	29, // [29:34] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_mothreads_v1_mothreads_proto_init() }
@@ -1861,7 +1945,7 @@ func file_mothreads_v1_mothreads_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mothreads_v1_mothreads_proto_rawDesc), len(file_mothreads_v1_mothreads_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,32 @@
+//go:build linux
+
+package pool
+
+import (
+	"fmt"
+
+	"github.com/mothreads/mothreads/pool/internal/bash"
+	"github.com/mothreads/mothreads/pool/internal/driver"
+	"github.com/mothreads/mothreads/pool/internal/posix"
+)
+
+// pickDriver chooses the bash driver for bash 4.4 or newer (an older bash is
+// an error) and the POSIX driver for any other shell (bashVersion empty).
+func pickDriver(path, bashVersion string) (string, driverKind, string, error) {
+	if bashVersion == "" {
+		return path, kindPOSIX, "", nil
+	}
+	v, err := bash.CheckVersion(path, bashVersion)
+	if err != nil {
+		return "", 0, "", fmt.Errorf("config shell: %w", err)
+	}
+	return path, kindBash, v, nil
+}
+
+// newShell starts a session's shell with the pool's driver.
+func newShell(kind driverKind, spec *driver.Spec) (driver.Shell, error) {
+	if kind == kindPOSIX {
+		return posix.New(spec)
+	}
+	return bash.Start(spec)
+}

@@ -1,0 +1,363 @@
+//go:build linux
+
+package bash
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The session protocol, in one place. session.bash is the other half; the
+// tests in protocol_test.go drive it with no pool.
+//
+// A session's shell is `bash --noprofile --norc -c BOOT bash` with:
+//
+//	fd 0     /dev/null
+//	fd 1, 2  the diagnostics pipe (logged, never user output)
+//	fd 4     the control socket (SOCK_STREAM): pool <-> shell
+//
+// Pool -> shell, on the control socket:
+//
+//	block      = 8 decimal digits N, then N characters (ASCII only)
+//	start      = block(session.bash) block(session dir) block(init script)
+//	fork       = "f " slot " " token "\n"    isolated: fork slot's child; its
+//	                                         FIFOs are DIR/token.{o,e,i}
+//	call       = "c " slot "\n" block(job)   sticky: run a call in the shell
+//	quit       = "q\n", or end of stream
+//
+// Shell -> pool, on the control socket:
+//
+//	found      = "i\0" field* "\0"           before the init script runs
+//	info       = "I\0" status "\0" field* "\0"   after it (fields only on 0)
+//	field      = tag ":" text "\0"           u: umask, l: ulimit -a, d: cwd,
+//	                                         v: version, e: NAME=VALUE,
+//	                                         b: builtin, f: function
+//	forked     = "k " slot " " pid "\n"      the shell forked slot's child
+//	ready      = "r " slot " " pid "\n"      written by the child itself
+//	failed     = "F " slot "\n"              the child could not open its FIFOs
+//	started    = "s " slot "\n"              sticky: the call's job is applied
+//	done       = "d " slot " " status "\n"   sticky: the call's script ended
+//	error      = "e " slot " " what "\n"     sticky: the job failed (what: cwd)
+//
+// Pool -> a child, on its FIFO i: block(job), then the call's stdin if it has
+// one. A job is shell code (ASCII only; see encodeJob) that the child
+// evaluates before the script.
+//
+// A child -> pool, on its FIFO o, before any output of the call: one header
+// byte, headerOK, or headerFail followed by a reason and "\n" (the call did
+// not start; the child exits).
+//
+// An isolated call's exit status is read from the kernel (pidfd) where it can
+// be; see exit_linux.go.
+const (
+	headerOK   = 0x06
+	headerFail = 0x15
+)
+
+// bootIsolated and bootSticky are the -c text of a session's shell: they read
+// session.bash from the control socket, evaluate it, and run the main loop.
+// The call's script is evaluated by the boot line itself, at the top level
+// of the -c string and on its first line, so that bash numbers its lines and
+// names its errors as `bash -c` would.
+const (
+	bootHead     = `IFS= read -rN8 __mt_n<&4&&IFS= read -rN$((10#$__mt_n)) __mt_p<&4&&eval "$__mt_p"&&while __mt_next;do `
+	bootIsolated = bootHead + `(__mt_child||exit;: "$0";eval "$BASH_EXECUTION_STRING")&__mt_forked;done`
+	bootSticky   = bootHead + `eval "$BASH_EXECUTION_STRING" <&58 >&60 2>&59 58<&- 59>&- 60>&-;__mt_done;done`
+)
+
+// appendBlock appends text as a block: its length in eight digits, then it.
+func appendBlock(b []byte, text string) []byte {
+	return append(fmt.Appendf(b, "%08d", len(text)), text...)
+}
+
+// maxBlock is the largest block the eight digits can frame.
+const maxBlock = 99_999_999
+
+func forkMsg(slot int, token string) []byte {
+	return fmt.Appendf(nil, "f %d %s\n", slot, token)
+}
+
+func callMsg(slot int, job string) []byte {
+	return appendBlock(fmt.Appendf(nil, "c %d\n", slot), job)
+}
+
+// report is one line from the shell (or a child) after the start.
+type report struct {
+	kind   byte // 'k', 'r', 'F', 's', 'd', 'e'
+	slot   int
+	pid    int // k, r
+	status int // d
+}
+
+var errBadReport = errors.New("malformed report")
+
+// parseReport parses one report line, without its "\n". Anything else is a
+// protocol violation.
+func parseReport(line string) (report, error) {
+	f := strings.Split(line, " ")
+	bad := func() (report, error) { return report{}, fmt.Errorf("%w: %q", errBadReport, truncate(line, 80)) }
+	if len(f) < 2 || len(f[0]) != 1 {
+		return bad()
+	}
+	r := report{kind: f[0][0]}
+	want := 2
+	switch r.kind {
+	case 'k', 'r', 'd', 'e':
+		want = 3
+	case 'F', 's':
+	default:
+		return bad()
+	}
+	if len(f) != want {
+		return bad()
+	}
+	n, err := strconv.Atoi(f[1])
+	if err != nil || n <= 0 {
+		return bad()
+	}
+	r.slot = n
+	if want == 3 {
+		if r.kind == 'e' {
+			if f[2] != "cwd" {
+				return bad()
+			}
+			return r, nil
+		}
+		v, err := strconv.Atoi(f[2])
+		if err != nil || v < 0 || (r.kind == 'r' || r.kind == 'k') && v <= 1 {
+			return bad()
+		}
+		if r.kind == 'r' || r.kind == 'k' {
+			r.pid = v
+		} else {
+			r.status = v
+		}
+	}
+	return r, nil
+}
+
+// shellState is what the shell reports about itself in a found or info
+// record.
+type shellState struct {
+	status    int // info only: the init script's status
+	umask     string
+	limits    string
+	dir       string
+	version   string
+	env       map[string]string
+	builtins  []string
+	functions []string
+}
+
+// readRecord reads a found ("i") or info ("I") record.
+func readRecord(r *bufio.Reader, kind byte) (*shellState, error) {
+	field := func() (string, error) {
+		s, err := r.ReadString(0)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return "", err
+		}
+		return s[:len(s)-1], nil
+	}
+	tag, err := field()
+	if err != nil {
+		return nil, err
+	}
+	if tag != string(kind) {
+		return nil, fmt.Errorf("%w: record %q where %q was due", errBadReport, truncate(tag, 40), kind)
+	}
+	st := &shellState{env: map[string]string{}}
+	if kind == 'I' {
+		s, err := field()
+		if err != nil {
+			return nil, err
+		}
+		if st.status, err = strconv.Atoi(s); err != nil {
+			return nil, fmt.Errorf("%w: init status %q", errBadReport, truncate(s, 40))
+		}
+	}
+	for {
+		f, err := field()
+		if err != nil {
+			return nil, err
+		}
+		if f == "" {
+			return st, nil
+		}
+		tag, text, ok := strings.Cut(f, ":")
+		if !ok || len(tag) != 1 {
+			return nil, fmt.Errorf("%w: field %q", errBadReport, truncate(f, 40))
+		}
+		switch tag[0] {
+		case 'u':
+			st.umask = strings.TrimSpace(text)
+		case 'l':
+			st.limits = text
+		case 'd':
+			st.dir = text
+		case 'v':
+			st.version = text
+		case 'e':
+			if k, v, ok := strings.Cut(text, "="); ok {
+				st.env[k] = v
+			}
+		case 'b':
+			st.builtins = append(st.builtins, text)
+		case 'f':
+			st.functions = append(st.functions, text)
+		default:
+			return nil, fmt.Errorf("%w: field tag %q", errBadReport, tag)
+		}
+	}
+}
+
+// job is what a call asks of the child (or the sticky shell) that runs it.
+type job struct {
+	dir    string   // cd here first ("": stay)
+	unset  []string // variables to unset
+	set    []string // NAME=VALUE to export
+	stdin  bool     // keep the input FIFO as stdin (else /dev/null)
+	script string   // the script; BASH_EXECUTION_STRING
+	// shlvl is the SHLVL the script sees (bash -c adds one to the caller's).
+	shlvl string
+	// oldpwd is the caller's OLDPWD; hasOldpwd says it had one.
+	oldpwd    string
+	hasOldpwd bool
+	// bashEnv is sourced first, as bash -c sources $BASH_ENV.
+	bashEnv string
+	// check says to check the script's syntax first and, if it has an
+	// error, run it as a real `bash -c` so the error reads the same.
+	check bool
+	// sticky jobs open the call's FIFOs (prefix, "" for none) as fds 58-60
+	// instead of the header and the syntax check.
+	sticky     bool
+	fifoPrefix string
+}
+
+// encodeJob writes j as shell code. Every command is `\builtin ...` so that
+// neither functions nor aliases of the session can change it, and every
+// value is quoted by quote, so the code is ASCII whatever the bytes.
+func encodeJob(j *job) string {
+	var b strings.Builder
+	w := func(s ...string) {
+		for _, x := range s {
+			b.WriteString(x)
+		}
+		b.WriteByte('\n')
+	}
+	if j.sticky {
+		in := "/dev/null"
+		if j.stdin {
+			in = j.fifoPrefix + ".i"
+		}
+		w(`\command exec 58<`, quote(in), ` 59>`, quote(j.fifoPrefix+".e"), ` 60>`, quote(j.fifoPrefix+".o"))
+	}
+	if j.dir != "" {
+		fail := `{ \builtin printf '\025cwd\n'; \builtin exit 0; }`
+		if j.sticky {
+			fail = `__mt_fail=cwd`
+		}
+		w(`\builtin cd -- `, quote(j.dir), ` 2>/dev/null || `, fail)
+	}
+	if len(j.unset) > 0 {
+		b.WriteString(`\builtin unset -v`)
+		for _, k := range j.unset {
+			b.WriteString(" " + k)
+		}
+		w(` 2>/dev/null`)
+	}
+	for _, kv := range j.set {
+		k, v, _ := strings.Cut(kv, "=")
+		w(`\builtin export `, k, `=`, quote(v), ` 2>/dev/null`)
+	}
+	if j.shlvl != "" {
+		w(`\builtin export SHLVL=`, quote(j.shlvl), ` 2>/dev/null`)
+	}
+	if !j.sticky {
+		if j.hasOldpwd {
+			w(`\builtin export OLDPWD=`, quote(j.oldpwd), ` 2>/dev/null`)
+		} else {
+			w(`\builtin unset -v OLDPWD 2>/dev/null; \builtin export OLDPWD 2>/dev/null`)
+		}
+		if !j.stdin {
+			w(`\command exec 0</dev/null`)
+		}
+	}
+	w(`BASH_EXECUTION_STRING=`, quote(j.script))
+	if j.sticky {
+		return b.String()
+	}
+	if j.check {
+		// A script that does not parse runs as a real bash -c, which
+		// reports the error as `bash: -c: line N:` and runs what came
+		// before it; SHLVL is taken back as that bash adds one again.
+		w(`\builtin shopt -q extglob && __mt_x=-s || __mt_x=-u; \builtin shopt -s extglob`)
+		w(`if ! \builtin eval "__mt_c() { $BASH_EXECUTION_STRING`)
+		w(`}" 2>/dev/null; then \builtin shopt "$__mt_x" extglob; \builtin export SHLVL=$((SHLVL-1)); \builtin printf '\006'; \command exec -a bash -- "$BASH" -c "$BASH_EXECUTION_STRING"; fi`)
+		w(`\builtin unset -f __mt_c; \builtin shopt "$__mt_x" extglob; \builtin unset -v __mt_x`)
+	}
+	if j.bashEnv != "" {
+		w(`\builtin . `, quote(j.bashEnv))
+	}
+	w(`\builtin printf '\006'`)
+	return b.String()
+}
+
+// quote quotes s for bash as $'...' with only printable ASCII inside: every
+// other byte is an escape, so the job's characters are its bytes in any
+// locale. s must not contain a NUL byte (requests are checked for that).
+func quote(s string) string {
+	if s != "" && !slices.ContainsFunc([]byte(s), needsQuote) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+8)
+	b = append(b, "$'"...)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\'' || c == '\\':
+			b = append(b, '\\', c)
+		case c >= 0x20 && c < 0x7f:
+			b = append(b, c)
+		default:
+			b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+		}
+	}
+	return string(append(b, '\''))
+}
+
+const hexDigits = "0123456789abcdef"
+
+// needsQuote reports whether c is anything but a character that is safe
+// unquoted in every position of a word.
+func needsQuote(c byte) bool {
+	return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '/' || c == '.' || c == '_' || c == '-' || c == '+' || c == ',' || c == ':' || c == '@' || c == '%')
+}
+
+// argvScript is the script that runs argv as a command (an internal command
+// in argv form: a function or builtin): its words quoted, never re-split.
+func argvScript(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = quote(a)
+		if a == "" {
+			q[i] = "''"
+		}
+	}
+	return strings.Join(q, " ")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

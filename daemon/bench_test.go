@@ -236,6 +236,7 @@ func BenchmarkDaemonCallCPU(b *testing.B) {
 		call func()
 	}{
 		{"pool", func() { runPool(b, p, pool.Request{Script: "true"}) }},
+		{"pool-writers", func() { runPool(b, p, pool.Request{Script: "true", Stdout: io.Discard, Stderr: io.Discard}) }},
 		{"unary", func() {
 			if _, err := healthpb.NewHealthClient(d.conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
 				b.Fatal(err)

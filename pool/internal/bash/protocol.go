@@ -15,19 +15,25 @@ import (
 // The session protocol, in one place. session.bash is the other half; the
 // tests in protocol_test.go drive it with no pool.
 //
-// A session's shell is `bash --noprofile --norc -c BOOT bash` with:
+// An isolated session's shell is `bash --noprofile --norc -c BOOT bash`
+// (bootIsolated) with:
 //
 //	fd 0     /dev/null
 //	fd 1, 2  the diagnostics pipe (logged, never user output)
 //	fd 4     the control socket (SOCK_STREAM): pool <-> shell
 //
+// A sticky session's shell is `bash --noprofile --norc -m -s`: it reads its
+// commands from the control socket (fd 0 and fd 4), and fds 1 and 2 are a
+// pseudo-terminal of the pool's, its controlling terminal.
+//
 // Pool -> shell, on the control socket:
 //
 //	block      = 8 decimal digits N, then N characters (ASCII only)
-//	start      = block(session.bash) block(session dir) block(init script)
+//	start      = [bootSticky] block(session.bash) block(mode) block(session dir)
+//	             block(init script)         (bootSticky for a sticky shell)
 //	fork       = "f " slot " " token "\n"    isolated: fork slot's child; its
 //	                                         FIFOs are DIR/token.{o,e,i}
-//	call       = "c " slot "\n" block(job)   sticky: run a call in the shell
+//	call       = stickyCall(slot, job)      sticky: run a call in the shell
 //	quit       = "q\n", or end of stream
 //
 // Shell -> pool, on the control socket:
@@ -43,6 +49,9 @@ import (
 //	started    = "s " slot "\n"              sticky: the call's job is applied
 //	done       = "d " slot " " status "\n"   sticky: the call's script ended
 //	error      = "e " slot " " what "\n"     sticky: the job failed (what: cwd)
+//	fence      = "z " slot " " status "\n"   sticky: the call's line is over
+//	                                         (after done, or after an interrupt
+//	                                         discarded it; then status is $?)
 //
 // Pool -> a child, on its FIFO i: block(job), then the call's stdin if it has
 // one. A job is shell code (ASCII only; see encodeJob) that the child
@@ -67,8 +76,20 @@ const (
 const (
 	bootHead     = `IFS= read -rN8 __mt_n<&4&&IFS= read -rN$((10#$__mt_n)) __mt_p<&4&&eval "$__mt_p"&&while __mt_next;do `
 	bootIsolated = bootHead + `(__mt_child||exit;: "$0";eval "$BASH_EXECUTION_STRING")&__mt_forked;done`
-	bootSticky   = bootHead + `eval "$BASH_EXECUTION_STRING" <&58 >&60 2>&59 58<&- 59>&- 60>&-;__mt_done;done`
+	// bootSticky is the first line of a sticky shell's input (it reads its
+	// commands from the control socket): it loads session.bash like the
+	// isolated boot line.
+	bootSticky = `IFS= read -rN8 __mt_n<&4&&IFS= read -rN$((10#$__mt_n)) __mt_p<&4&&eval "$__mt_p"` + "\n"
 )
+
+// stickyCall is the input that runs call slot in a sticky shell: the
+// command line that applies its job (which follows it as a block) and
+// evaluates its script, then the fence line (see session.bash).
+func stickyCall(slot int, job string) []byte {
+	b := fmt.Appendf(nil, "__mt_call %d&&{ eval \"$BASH_EXECUTION_STRING\" <&58 >&60 2>&59 58<&- 59>&- 60>&-;__mt_done;}\n", slot)
+	b = appendBlock(b, job)
+	return fmt.Appendf(b, "__mt_fence %d\n", slot)
+}
 
 // appendBlock appends text as a block: its length in eight digits, then it.
 func appendBlock(b []byte, text string) []byte {
@@ -107,7 +128,7 @@ func parseReport(line string) (report, error) {
 	r := report{kind: f[0][0]}
 	want := 2
 	switch r.kind {
-	case 'k', 'r', 'd', 'e':
+	case 'k', 'r', 'd', 'e', 'z':
 		want = 3
 	case 'F', 's':
 	default:

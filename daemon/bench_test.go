@@ -5,6 +5,7 @@ package daemon_test
 import (
 	"context"
 	"io"
+	"os"
 	"os/exec"
 	"runtime/metrics"
 	"slices"
@@ -73,7 +74,8 @@ func benchPool(b *testing.B, minIdle int) *pool.Pool {
 	b.Helper()
 	root := threads.NewRoot("bench")
 	b.Cleanup(func() { root.Stop(); root.Join() })
-	p, err := pool.New(root, pool.Config{MinIdle: minIdle})
+	launcher, _ := os.Executable() // TestMain calls pool.Launch, as the daemon's does
+	p, err := pool.New(root, pool.Config{MinIdle: minIdle, Launcher: launcher})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -273,7 +273,9 @@ func (s *suite) bigOutput() (row, error) {
 func (s *suite) poolRow() (row, error) {
 	root := threads.NewRoot("bench", threads.Logger(slog.New(slog.DiscardHandler)))
 	defer func() { root.Stop(); root.Join() }()
-	p, err := pool.New(root, pool.Config{MinIdle: 2})
+	// This program calls pool.Launch first thing (cmd/mothreads), so its
+	// in-process pool starts its shells through it, as the daemon's does.
+	p, err := pool.New(root, pool.Config{MinIdle: 2, Launcher: s.self})
 	if err != nil {
 		return row{}, fmt.Errorf("a pool in-process: %w", err)
 	}

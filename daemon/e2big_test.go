@@ -16,7 +16,6 @@ import (
 // start for the size of its arguments or environment (E2BIG) is a refusal
 // naming the field, InvalidArgument, not an Internal error; on every RPC.
 func TestArgumentListTooLong(t *testing.T) {
-	t.Skip("the pool takes the direct spawn's E2BIG for a broken session and retries on every session until the queue timeout; it passes once the pool returns it (see the callpath branch's report)")
 	d := startDaemon(t, daemon.Config{})
 	many := []string{"/bin/true"}
 	for range 300_000 {

@@ -32,8 +32,10 @@ func TestSpareChildrenKilled(t *testing.T) {
 	}
 	var killed []int
 	for _, pid := range taggedProcesses(tag) {
+		// A spare child's parent is its session's forker, whose parent is
+		// the session's shell, the test's child.
 		parent := parentPID(pid)
-		if parent != os.Getpid() && strings.HasPrefix(cmdlineOf(parent), "mothreads-session-") {
+		if parent != os.Getpid() && parentPID(parent) != os.Getpid() && strings.HasPrefix(cmdlineOf(parent), "mothreads-session-") {
 			if fd, err := unix.PidfdOpen(pid, 0); err == nil {
 				defer unix.Close(fd)
 				if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
@@ -64,6 +66,49 @@ func TestSpareChildrenKilled(t *testing.T) {
 		}
 		wantExit(t, o, 0)
 		if o.stdout != want || o.stderr != "" {
+			t.Errorf("call %d: stdout %q stderr %q", i, o.stdout, o.stderr)
+		}
+	}
+}
+
+// A session whose forker dies (the subshell that forks the children for
+// calls) is replaced before a call is given to it.
+func TestForkerKilled(t *testing.T) {
+	tag := "MT_FORKER=" + proctest.NewMarker()
+	p := testPool(t, pool.Config{MinIdle: 2, MaxSessions: 3, Env: append(os.Environ(), tag)})
+	for range 4 {
+		wantExit(t, run(t, p, script("echo warm")), 0)
+	}
+	if err := p.WaitWarm(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var killed []int
+	for _, pid := range taggedProcesses(tag) {
+		parent := parentPID(pid)
+		if parent != os.Getpid() && parentPID(parent) == os.Getpid() {
+			if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+				defer unix.Close(fd)
+				if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
+					killed = append(killed, fd)
+				}
+			}
+		}
+	}
+	if len(killed) < 2 {
+		t.Fatalf("killed %d forkers, want at least 2", len(killed))
+	}
+	for _, fd := range killed {
+		if n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 5000); n != 1 {
+			t.Fatalf("a killed forker did not die: %v", err)
+		}
+	}
+	for i := range 4 {
+		o, err := tryRun(p, script("echo "+strconv.Itoa(i)))
+		if err != nil {
+			t.Fatalf("call %d after the kill: %v", i, err)
+		}
+		wantExit(t, o, 0)
+		if want := strconv.Itoa(i) + "\n"; o.stdout != want || o.stderr != "" {
 			t.Errorf("call %d: stdout %q stderr %q", i, o.stdout, o.stderr)
 		}
 	}

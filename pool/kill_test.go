@@ -141,6 +141,26 @@ func TestCommandKillsItsShell(t *testing.T) {
 	waitFor(t, func() bool { return p.Stats().SessionsReplaced >= 1 }) // the session ends after its call
 }
 
+// A signal that a call sends to $$ is passed on to that call or to no one:
+// a call that ends before the signal reaches it never leaves it to the next
+// call or to an idle child (issue 12). The calls here end at once, so the
+// signal arrives after their end; with one session, each next call comes
+// straight after on the same shell.
+func TestSignalToShellNeverReachesTheNextCall(t *testing.T) {
+	p := testPool(t, pool.Config{MinIdle: 1, MaxSessions: 1})
+	for i := range 30 {
+		sig := []string{"TERM", "USR1", "INT", "HUP"}[i%4]
+		wantExit(t, run(t, p, script("trap '' "+sig+"; kill -"+sig+" $$")), 0)
+		o := run(t, p, script("echo next"))
+		if o.ExitCode != 0 || o.Signal != 0 || o.stdout != "next\n" {
+			t.Fatalf("the call after `kill -%s $$`: %v, stdout %q", sig, o.Result, o.stdout)
+		}
+	}
+	if st := p.Stats(); st.SessionsReplaced != 0 {
+		t.Errorf("%d sessions replaced: a signal reached an idle child", st.SessionsReplaced)
+	}
+}
+
 // C8: a session whose shell dies (killed from outside) takes its command
 // with it, and is replaced.
 func TestShellKilledFromOutside(t *testing.T) {

@@ -22,6 +22,11 @@ import (
 //	fd 1, 2  the diagnostics pipe (logged, never user output)
 //	fd 4     the control socket (SOCK_STREAM): pool <-> shell
 //
+// Once started it forks the forker, a subshell that reads the fork
+// messages and forks the children for calls; the shell itself lets go of
+// the control socket and waits. It is a subreaper, so what calls leave
+// behind is reparented to it: its children other than the forker.
+//
 // A sticky session's shell is `bash --noprofile --norc -m -s`: it reads its
 // commands from the control socket (fd 0 and fd 4), and fds 1 and 2 are a
 // pseudo-terminal of the pool's, its controlling terminal.
@@ -45,7 +50,10 @@ import (
 //	field      = tag ":" text "\0"           u: umask, l: ulimit -a, d: cwd,
 //	                                         v: version, e: NAME=VALUE,
 //	                                         b: builtin, f: function
-//	forked     = "k " slot " " pid "\n"      the shell forked slot's child
+//	forker     = "p " pid "\n"               isolated, after info: the shell's
+//	                                         subshell that forks the children
+//	                                         (the shell then closes fd 4)
+//	forked     = "k " slot " " pid "\n"      the forker forked slot's child
 //	ready      = "r " slot " " pid "\n"      written by the child itself
 //	failed     = "F " slot "\n"              the child could not open its FIFOs
 //	started    = "s " slot "\n"              sticky: the call's job is applied
@@ -59,32 +67,31 @@ import (
 // one. A job is shell code (ASCII only; see encodeJob) that the child
 // evaluates before the script.
 //
-// A child -> pool, on its FIFO r (fd 3 until the script, which runs with fd
-// 3 closed; bash keeps the FIFO on a close-on-exec descriptor meanwhile):
+// A child -> pool, on its FIFO r (fd 3, which the child closes once it has
+// reported):
 //
 //	set up     = "s\n"                      the call starts
 //	           | "f " what "\n"              it cannot (what: cwd); the child exits
-//	ended      = trap "\0" status "\n"       the script ran to its end with
-//	                                         status; trap is `trap -p EXIT`
 //
-// An isolated call's exit status is the kernel's (its pidfd). When the
-// script ran to its end and set no EXIT trap, the child has nothing left to
-// do but exit, which takes the kernel a while to finish (its memory goes);
-// the call then ends at the "ended" report, and the kernel's status is
-// checked against it afterwards.
+// An isolated call's exit status is the kernel's (its pidfd): nothing the
+// script can write takes part in it. The script runs with descriptors 0, 1
+// and 2 only, as under bash -c, so bash's own descriptors (10 and up, for
+// named descriptors and saved ones) are numbered as they would be there.
 
 // bootIsolated and bootSticky are the -c text of a session's shell: they read
 // session.bash from the control socket, evaluate it, and run the main loop.
 // The call's script is evaluated by the boot line itself, at the top level
 // of the -c string and on its first line, so that bash numbers its lines and
-// names its errors as `bash -c` would.
+// names its errors as `bash -c` would. It is the last command of the
+// child, which exits with its status (running its EXIT trap) as bash -c
+// does.
 const (
-	bootHead     = `IFS= read -rN8 __mt_n<&4&&IFS= read -rN$((10#$__mt_n)) __mt_p<&4&&eval "$__mt_p"&&while __mt_next;do `
-	bootIsolated = bootHead + `(__mt_child||exit;: "$0";{ eval "$BASH_EXECUTION_STRING";} 3>&-;{ __mt_x=$?;\command set +x;\command trap -p EXIT;\command printf '\0%s\n' "$__mt_x";} >&3 2>/dev/null;\command exit "$__mt_x")&__mt_forked;done`
+	bootHead     = `IFS= read -rN8 __mt_n<&4&&IFS= read -rN$((10#$__mt_n)) __mt_p<&4&&eval "$__mt_p"`
+	bootIsolated = bootHead + `&&{ (__mt_forker;while __mt_next;do (__mt_child||exit;: "$0";eval "$BASH_EXECUTION_STRING")&__mt_forked;done)&__mt_serve;}`
 	// bootSticky is the first line of a sticky shell's input (it reads its
 	// commands from the control socket): it loads session.bash like the
 	// isolated boot line.
-	bootSticky = `IFS= read -rN8 __mt_n<&4&&IFS= read -rN$((10#$__mt_n)) __mt_p<&4&&eval "$__mt_p"` + "\n"
+	bootSticky = bootHead + "\n"
 )
 
 // stickyCall is the input that runs call slot in a sticky shell: the
@@ -139,6 +146,16 @@ func parseReport(line string) (report, error) {
 	switch r.kind {
 	case 'k', 'r', 'd', 'e', 'z':
 		want = 3
+	case 'p':
+		if len(f) != 2 {
+			return bad()
+		}
+		v, err := strconv.Atoi(f[1])
+		if err != nil || v <= 1 {
+			return bad()
+		}
+		r.pid = v
+		return r, nil
 	case 'F', 's':
 	default:
 		return bad()
@@ -182,6 +199,21 @@ type shellState struct {
 	env       map[string]string
 	builtins  []string
 	functions []string
+	forker    int // isolated, from the forker report after the info record
+}
+
+// readForker reads the forker report that follows an isolated shell's info
+// record.
+func readForker(r *bufio.Reader) (int, error) {
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return 0, fmt.Errorf("forker report: %w", err)
+	}
+	rep, err := parseReport(strings.TrimSuffix(line, "\n"))
+	if err != nil || rep.kind != 'p' {
+		return 0, fmt.Errorf("%w: want the forker report, got %q", errBadReport, truncate(line, 80))
+	}
+	return rep.pid, nil
 }
 
 // readRecord reads a found ("i") or info ("I") record.
@@ -347,10 +379,10 @@ func encodeJob(j *job) string {
 		w(`if [[ -n ${__mt_c-} ]]; then \builtin unset -v __mt_c; \builtin export SHLVL=$((SHLVL-1)); \builtin printf 's\n' >&3; \command exec 3>&-; \command exec -a bash -- "$BASH" -c "$BASH_EXECUTION_STRING"; fi`)
 		w(`\builtin unset -v __mt_c`)
 	}
+	w(`\builtin printf 's\n' >&3; \command exec 3>&-`)
 	if j.bashEnv != "" {
 		w(`\builtin . `, quote(j.bashEnv))
 	}
-	w(`\builtin printf 's\n' >&3`)
 	return b.String()
 }
 

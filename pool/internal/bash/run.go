@@ -4,13 +4,12 @@ package bash
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -61,14 +60,9 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	exited, stopWatch := proc.WatchPidfd(sl.pidfd)
 	rep := readChildReports(sl.r)
 	sl.r = nil
-	early := false
 	defer func() {
 		stopWatch()
-		if early {
-			s.verifyExit(sl, rep)
-		} else {
-			s.finishSlot(sl)
-		}
+		s.finishSlot(sl)
 	}()
 
 	in := newInput(sl.i, appendBlock(nil, encodeJob(j)), c.Req.Stdin)
@@ -85,21 +79,13 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	out.Start()
 
 	sup := &driver.Supervisor{Call: c, PGID: pid, Kill: func(sig syscall.Signal) { s.killCall(pid, sig) }}
-	sup.Wait(exited, &s.gone, &rep.ended)
-	if rep.ended.Fired() && !exited.Fired() && !sup.Killed() {
-		// The script ran to its end: unless it left an EXIT trap or
-		// processes behind, the call is over now (see protocol.go).
-		if rep.trap == "" && len(proc.ChildrenOf1(pid)) == 0 && len(s.strays()) == 0 {
-			early = true
-			out.Abandon() // delivers what the pipes hold: all of the child's output
-			r := &driver.Result{Session: s.name, PID: pid, ExitCode: rep.status}
-			sup.Finish(r)
-			return r, nil
-		}
-		sup.Wait(exited, &s.gone)
-	}
+	sup.Wait(exited, &s.gone)
 	if !exited.Fired() {
 		s.mirrorShellDeath(c, pid, exited)
+	}
+	if !s.gone.Fired() {
+		// What the call sent to $$ is passed on to it, never to the next.
+		s.relay.fence(s.PID(), 100*time.Millisecond)
 	}
 	s.endLeftovers(c, pid, out)
 	rep.wait()
@@ -130,42 +116,6 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	}
 	sup.Finish(r)
 	return r, nil
-}
-
-// verifyExit follows a call that ended at its child's "ended" report: the
-// child exits a moment later, and the kernel's exit status must be the one
-// the child reported. A mismatch (a script that wrote a report of its own,
-// or a bug) is logged, and the session is retired. It runs off the caller's
-// path and forgets the slot at the end.
-func (s *Shell) verifyExit(sl *slot, rep *childReports) {
-	s.mu.Lock()
-	s.exiting[sl.pid] = true
-	delete(s.slots, sl.n) // the verifier owns it now (Close waits for it)
-	s.mu.Unlock()
-	s.verifiers.Add(1)
-	go func() {
-		defer s.verifiers.Done()
-		defer func() {
-			s.mu.Lock()
-			delete(s.exiting, sl.pid)
-			s.mu.Unlock()
-			sl.close()
-		}()
-		exited, stop := proc.WatchPidfd(sl.pidfd)
-		defer stop()
-		limit, release := signals.After(10 * time.Second)
-		defer release()
-		select {
-		case <-exited.Done():
-		case <-limit.Done():
-			syscall.Kill(sl.pid, syscall.SIGKILL)
-			exited.Wait()
-		}
-		ws, err := proc.ExitStatus(sl.pidfd, sl.pid)
-		if err == nil && (ws.Signaled() || ws.ExitStatus() != rep.status) {
-			s.violation(fmt.Sprintf("call process %d reported status %d but its exit status is %v", sl.pid, rep.status, ws))
-		}
-	}()
 }
 
 // takeSlot waits until the next slot's child is ready, and takes it.
@@ -245,13 +195,20 @@ var errCancelled = errors.New("cancelled")
 // finishSlot forgets a slot whose call has ended.
 func (s *Shell) finishSlot(sl *slot) {
 	s.mu.Lock()
-	delete(s.slots, sl.n)
+	s.dropSlot(sl)
 	s.mu.Unlock()
 	sl.close()
 }
 
+// runningPID is the pid of the call in progress, 0 if none.
+func (s *Shell) runningPID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running
+}
+
 // setRunning records the pid of the call in progress (0: none), for
-// watchStop.
+// watchStop and the signal relay.
 func (s *Shell) setRunning(pid int) {
 	s.mu.Lock()
 	s.running = pid
@@ -272,73 +229,65 @@ func (s *Shell) killCall(pid int, sig syscall.Signal) {
 	}
 }
 
-// strays returns the shell's children that are neither idle children nor
-// the call's process: what calls left behind that outlived their parents
-// (the shell is a subreaper, so they are reparented to it). Without a
-// launcher the shell is no subreaper, and strays are found by session id.
-//
-// A child forked for a later call is the shell's child a moment before the
-// pool hears of it. The usual case costs one read: when the shell has no
-// more children than idle ones and ones being forked, there is no stray;
-// only otherwise does strays wait for the forks to be reported, to tell
-// them apart.
+// strays returns what calls left behind that outlived their parents, alive
+// (a zombie has nothing left to end). The shell is a subreaper, so these
+// are reparented to it, and they are its children other than the forker:
+// one read. Without a launcher the shell is no subreaper, and strays are
+// the members of its session that are none of the shell, the forker, the
+// idle children and the calls' processes (see sessionStrays).
 func (s *Shell) strays() []int {
-	keep := map[int]bool{}
-	s.mu.Lock()
-	var pending []*signals.Signal
-	for _, sl := range s.slots {
-		switch {
-		case sl.used:
-		case sl.pid > 0:
-			keep[sl.pid] = true
-		default:
-			pending = append(pending, &sl.forked)
-		}
+	if !s.tree {
+		return s.sessionStrays()
 	}
-	for p := range s.exiting {
-		keep[p] = true
-	}
-	s.mu.Unlock()
-	if s.tree {
-		extra := 0
-		for _, p := range proc.ChildrenOf1(s.PID()) {
-			if !keep[p] {
-				extra++
-			}
-		}
-		if extra <= len(pending) {
-			return nil
-		}
-	}
-	if len(pending) > 0 {
-		// A child being forked for a later call is the shell's child
-		// before its fork report arrives: wait for the report (it follows
-		// the fork at once), so as not to take it for a leftover.
-		select {
-		case <-signals.And(pending...).Done():
-		case <-s.gone.Done():
-		}
-		s.mu.Lock()
-		for _, sl := range s.slots {
-			if !sl.used && sl.pid > 0 {
-				keep[sl.pid] = true
-			}
-		}
-		s.mu.Unlock()
-	}
-	var kids []int
-	if s.tree {
-		kids = proc.Children(s.PID())
-	} else {
-		kids = proc.SessionMembers(s.PID())
-	}
-	out := kids[:0]
-	for _, p := range kids {
-		if !keep[p] && p != s.PID() {
+	var out []int
+	for _, p := range proc.ChildrenOf1(s.PID()) {
+		if p != s.forker {
 			out = append(out, p)
 		}
 	}
-	return out
+	if len(out) == 0 {
+		return nil
+	}
+	return slices.DeleteFunc(out, proc.Zombie)
+}
+
+// sessionStrays is strays without a subreaper. A child being forked for a
+// later call is in the session a moment before the pool hears of it: an
+// unknown process while a fork is unreported waits for the report (it
+// follows the fork at once), and the members are read again.
+func (s *Shell) sessionStrays() []int {
+	for {
+		members := proc.SessionMembers(s.PID())
+		var pending []*signals.Signal
+		s.mu.Lock()
+		known := map[int]bool{s.PID(): true, s.forker: true, s.running: true}
+		for _, sl := range s.slots {
+			switch {
+			case sl.pid > 0:
+				known[sl.pid] = true
+			case !sl.used && !sl.forked.Fired():
+				pending = append(pending, &sl.forked)
+			}
+		}
+		s.mu.Unlock()
+		var out []int
+		for _, p := range members {
+			if !known[p] {
+				out = append(out, p)
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		if len(pending) == 0 {
+			return slices.DeleteFunc(out, proc.Zombie)
+		}
+		select {
+		case <-signals.And(pending...).Done():
+		case <-s.gone.Done():
+			return slices.DeleteFunc(out, proc.Zombie)
+		}
+	}
 }
 
 // endLeftovers ends what a call left behind once its process has ended
@@ -413,16 +362,12 @@ func setupFailure(what string, req *driver.Request) error {
 type childReports struct {
 	setup  signals.Signal // "s" or "f" came
 	failed string         // the reason of "f"
-	ended  signals.Signal // the script ran to its end
-	trap   string         // its EXIT trap, if it set one
-	status int            // its status
 	done   chan struct{}  // the reader is done
 }
 
 // readChildReports starts reading f (the reader owns it). It reads to the
 // end of the FIFO whatever comes, so that nothing written there can block
-// or kill the child; "ended" counts only if what followed the set-up report
-// is exactly one well-formed end report.
+// or kill the child.
 func readChildReports(f *os.File) *childReports {
 	rep := &childReports{done: make(chan struct{})}
 	go func() {
@@ -434,7 +379,6 @@ func readChildReports(f *os.File) *childReports {
 		case err != nil:
 		case line == "s\n":
 			rep.setup.Go()
-			rep.readEnd(br)
 		case strings.HasPrefix(line, "f "):
 			rep.failed = strings.TrimSpace(line[2:])
 			rep.setup.Go()
@@ -442,34 +386,6 @@ func readChildReports(f *os.File) *childReports {
 		io.Copy(io.Discard, br)
 	}()
 	return rep
-}
-
-// readEnd reads the end report: `trap -p EXIT` (no NUL in it), NUL, the
-// status and a newline, with nothing before it but a trap's text.
-func (rep *childReports) readEnd(br *bufio.Reader) {
-	const most = 64 << 10
-	var b []byte
-	for len(b) < most {
-		chunk, err := br.ReadSlice('\n')
-		b = append(b, chunk...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			return
-		}
-		trap, st, ok := bytes.Cut(b, []byte{0})
-		if !ok {
-			continue // a trap's text of several lines
-		}
-		n, err := strconv.Atoi(string(bytes.TrimSuffix(st, []byte("\n"))))
-		if err != nil || n < 0 || n > 255 || bytes.IndexByte(st, 0) >= 0 {
-			return
-		}
-		rep.trap, rep.status = string(trap), n
-		rep.ended.Go()
-		return
-	}
 }
 
 // wait waits for the reader to end (the child has exited, or its FIFO was

@@ -16,38 +16,47 @@ __mt_rd() {
   IFS= read -r -N 8 __mt_n <&4 && IFS= read -r -N "$((10#$__mt_n))" "$1" <&4
 }
 
-# __mt_kids holds the pids of the children forked for calls, oldest first.
-# Calls use them in that order, so the oldest live one runs the current call.
-__mt_kids=()
-
-# __mt_fwd SIG passes a signal sent to the session's shell ($$ of every call)
-# on to the process running the current call, as if $$ had named it (a
-# child that is still idle gets it too, and the pool replaces it).
-__mt_fwd() {
-  while (( ${#__mt_kids[@]} )); do
-    if \builtin kill -0 "${__mt_kids[0]}" 2>/dev/null; then
-      \builtin kill -s "$1" "${__mt_kids[0]}" 2>/dev/null
-      return
-    fi
-    __mt_kids=("${__mt_kids[@]:1}")
-  done
-}
+# The signals that a call may send to $$ (the session's shell, not the
+# call's process): the session's shell passes them on (see __mt_serve).
 __mt_sigs='HUP INT QUIT USR1 USR2 ALRM TERM CONT'
-for __mt_v in $__mt_sigs; do
-  \builtin trap "__mt_fwd $__mt_v" "$__mt_v"
-done
 
-# __mt_forked records the child just forked for slot $__mt_k, reports it,
-# and drops it from the job table: the shell never waits for it (the pool
-# learns its status from the kernel), and bash would otherwise announce its
-# end on the diagnostics pipe. Children that are gone are forgotten.
+# __mt_forked reports the child just forked for slot $__mt_k and drops it
+# from the job table: the forker never waits for it (the pool learns its
+# status from the kernel), and bash would otherwise announce its end on the
+# diagnostics pipe.
 __mt_forked() {
-  __mt_kids+=("$!")
   \builtin disown "$!" 2>/dev/null
   \builtin printf 'k %s %s\n' "$__mt_k" "$!" >&4
-  while (( ${#__mt_kids[@]} > 2 )) && ! \builtin kill -0 "${__mt_kids[0]}" 2>/dev/null; do
-    __mt_kids=("${__mt_kids[@]:1}")
+}
+
+# __mt_forker starts the forker, the subshell of the session's shell that
+# forks the children for calls (the boot line runs its loop): job control
+# gives each child a process group of its own, and the signal pipe (fd 5)
+# is the shell's alone. The children are the forker's, not the shell's: the
+# shell is a subreaper, and its only child besides the forker is what a
+# call left behind.
+__mt_forker() {
+  \builtin set -m
+  \command exec 5>&-
+}
+
+# __mt_serve is the session's shell once it has started the forker ($!):
+# it reports the forker's pid, lets go of the control socket, and waits for
+# the forker. A signal sent to it ($$ of every call) is written to the
+# signal pipe, fd 5, and the pool passes it on to the call in progress.
+# Processes that calls leave behind are reparented to this shell, which
+# reaps them. When the forker ends, so does the session.
+__mt_serve() {
+  __mt_f=$!
+  \builtin printf 'p %s\n' "$__mt_f" >&4
+  \command exec 4>&-
+  for __mt_v in $__mt_sigs; do
+    \builtin trap "\\builtin printf 'g %s\\n' $__mt_v >&5" "$__mt_v"
   done
+  while \builtin kill -0 "$__mt_f" 2>/dev/null; do
+    \builtin wait "$__mt_f"
+  done
+  \builtin exit 0
 }
 
 # __mt_next waits for the next message that the boot line acts on, "f K T"
@@ -87,8 +96,8 @@ __mt_child() {
   __mt_rd() { IFS= read -r -N 8 __mt_n && IFS= read -r -N "$((10#$__mt_n))" "$1"; }
   __mt_rd __mt_j || return 1
   \builtin eval "$__mt_j"
-  \builtin unset -v __mt_j __mt_n __mt_k __mt_t __mt_v __mt_kids __mt_sigs __mt_dir __mt_rc __mt_mode
-  \builtin unset -f __mt_rd __mt_fwd __mt_next __mt_child __mt_done __mt_forked __mt_call __mt_fence
+  \builtin unset -v __mt_j __mt_n __mt_k __mt_t __mt_v __mt_sigs __mt_dir __mt_rc __mt_mode
+  \builtin unset -f __mt_rd __mt_next __mt_child __mt_done __mt_forked __mt_call __mt_fence __mt_forker __mt_serve
   BASH_SUBSHELL=0
   SECONDS=0
 }
@@ -187,5 +196,5 @@ if [[ $__mt_mode == sticky ]]; then
   # like a terminal's shell, this one is not ended by SIGTERM.
   \builtin trap - $__mt_sigs
   \builtin trap : INT TERM
-  \builtin unset -f __mt_next __mt_child __mt_forked __mt_fwd
+  \builtin unset -f __mt_next __mt_child __mt_forked __mt_forker __mt_serve
 fi

@@ -66,9 +66,14 @@ type Shell struct {
 	next    int           // the slot of the next call
 	forked  int           // the last slot announced
 	running int           // the pid of the call in progress, or 0
-	exiting map[int]bool  // children of calls that ended early, still exiting
-	// verifiers are the goroutines that check the exit of such children.
-	verifiers sync.WaitGroup
+	forker  int           // isolated: the pid of the shell's forker
+	relay   *sigRelay     // isolated: passes on signals sent to $$
+	// forkerFD is a pidfd of the forker (-1: none); a session whose forker
+	// died is not alive, though its shell lives a moment longer.
+	forkerFD int
+	// lateForks holds the pids of slots that were finished before the
+	// shell's fork report came (a child can run its whole call first).
+	lateForks map[int]int
 	// spareKick wakes the spares thread (keepSpares).
 	spareKick chan struct{}
 	sticky    *stickyCalls // the sticky call in progress (nil: none)
@@ -88,7 +93,8 @@ func Start(spec *driver.Spec) (*Shell, error) {
 	}
 	s := &Shell{
 		spec: spec, name: spec.Name, log: spec.Log, dir: dir,
-		slots: map[int]*slot{}, next: 1, spareKick: make(chan struct{}, 1), exiting: map[int]bool{},
+		slots: map[int]*slot{}, next: 1, spareKick: make(chan struct{}, 1),
+		lateForks: map[int]int{}, forkerFD: -1,
 		exact: spec.ExactStatus, tree: spec.Launcher != "",
 	}
 	if err := s.launch(); err != nil {
@@ -124,6 +130,7 @@ func (s *Shell) launch() error {
 	}
 	ours, theirs := os.NewFile(uintptr(fds[0]), "control"), os.NewFile(uintptr(fds[1]), "control")
 	var diagR, diagW *os.File
+	var sigR, sigW *os.File // isolated: the signal pipe (see sigRelay)
 	if spec.Sticky {
 		diagR, diagW, err = pty.Open()
 		if err == nil {
@@ -131,11 +138,14 @@ func (s *Shell) launch() error {
 		}
 	} else {
 		diagR, diagW, err = os.Pipe()
+		if err == nil {
+			sigR, sigW, err = os.Pipe()
+		}
 	}
 	if err != nil {
 		ours.Close()
 		theirs.Close()
-		proc.CloseAll(diagR, diagW)
+		proc.CloseAll(diagR, diagW, sigR, sigW)
 		return fmt.Errorf("%s: diagnostics: %w", s.name, err)
 	}
 	// argv[0] names the session in ps; $0 is "bash", as for bash -c.
@@ -148,9 +158,17 @@ func (s *Shell) launch() error {
 	cmd := &exec.Cmd{Path: spec.Shell, Args: argv, Env: spec.Env, Dir: spec.Dir}
 	if spec.Launcher != "" {
 		cmd.Path = spec.Launcher
-		cmd.Args, cmd.Env = proc.LaunchCommand(spec.Launcher, spec.Shell, argv, spec.Env)
+		keep := []int{4}
+		if sigW != nil {
+			keep = append(keep, 5)
+		}
+		cmd.Args, cmd.Env = proc.LaunchCommand(spec.Launcher, spec.Shell, argv, spec.Env, keep...)
 	}
-	cmd.ExtraFiles = []*os.File{nil, theirs} // fd 3 closed, fd 4 the control socket
+	// fd 3 closed, fd 4 the control socket, fd 5 (isolated) the signal pipe
+	cmd.ExtraFiles = []*os.File{nil, theirs}
+	if sigW != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, sigW)
+	}
 	cmd.Stdout, cmd.Stderr = diagW, diagW
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 	if spec.Sticky {
@@ -158,11 +176,16 @@ func (s *Shell) launch() error {
 		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 2
 	}
 	err = spec.Spawner.Start(cmd)
-	theirs.Close()
-	diagW.Close()
+	proc.CloseAll(theirs, diagW, sigW)
+	if err == nil && sigR != nil {
+		s.relay, err = newSigRelay(sigR, s.runningPID, s.log)
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}
 	if err != nil {
-		ours.Close()
-		diagR.Close()
+		proc.CloseAll(ours, diagR, sigR)
 		return fmt.Errorf("%s: start %s: %w", s.name, spec.Shell, err)
 	}
 	s.cmd, s.ctl = cmd, ours
@@ -180,6 +203,12 @@ func (s *Shell) launch() error {
 		s.gone.Go()
 		return nil
 	})
+	if s.relay != nil {
+		threads.Go(spec.Thread, "signals", func(*threads.Thread) error {
+			s.relay.run()
+			return nil
+		})
+	}
 	threads.Go(spec.Thread, "stops", func(*threads.Thread) error {
 		s.watchStop()
 		return nil
@@ -203,6 +232,9 @@ func (s *Shell) watchStop() {
 		}
 		if info.Signo != int32(syscall.SIGCHLD) {
 			continue
+		}
+		if s.relay != nil {
+			s.relay.resumed()
 		}
 		syscall.Kill(pid, syscall.SIGCONT)
 		s.mu.Lock()
@@ -249,6 +281,9 @@ func (s *Shell) handshake() error {
 			return
 		}
 		info, err := readRecord(r, 'I')
+		if err == nil && info.status == 0 && !spec.Sticky {
+			info.forker, err = readForker(r)
+		}
 		done <- records{found, info, err}
 	}()
 	limit, release := (*signals.Timers)(nil).Till(spec.StartTimeout)
@@ -258,10 +293,12 @@ func (s *Shell) handshake() error {
 	case rec = <-done:
 	case <-limit.Done():
 		s.cmd.Process.Kill()
+		s.ctl.Close() // the forker may hold the socket's other end
 		<-done
 		return &driver.RequestError{Kind: driver.StartFailed, Problem: fmt.Sprintf("%s: start took longer than %v%s", s.name, spec.StartTimeout, s.diag.tail())}
 	case <-spec.Abort.Done():
 		s.cmd.Process.Kill()
+		s.ctl.Close()
 		<-done
 		return &driver.RequestError{Kind: driver.Unavailable, Problem: s.name + ": start aborted: pool stopping", Err: driver.ErrClosed}
 	}
@@ -278,7 +315,18 @@ func (s *Shell) handshake() error {
 	s.reports = r
 	info := rec.info
 	s.env = driver.NewSessionEnv(spec.Env, info.env)
-	s.cwd, s.version = info.dir, info.version
+	s.cwd, s.version, s.forker = info.dir, info.version, info.forker
+	if !spec.Sticky {
+		fd, err := unix.PidfdOpen(s.forker, unix.PIDFD_NONBLOCK)
+		if p, ok := proc.Parent(s.forker); err != nil || !ok || p != s.PID() {
+			if err == nil {
+				unix.Close(fd)
+			}
+			s.cmd.Process.Kill()
+			return &driver.RequestError{Kind: driver.StartFailed, Problem: fmt.Sprintf("%s: the forker, pid %d, is not the shell's child", s.name, s.forker)}
+		}
+		s.forkerFD = fd
+	}
 	s.directOK = info.umask == rec.found.umask && info.limits == rec.found.limits
 	s.internal = map[string]bool{}
 	for _, n := range slices.Concat(info.builtins, info.functions) {
@@ -343,39 +391,33 @@ func (s *Shell) route(r report) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch r.kind {
-	case 'k', 'r':
-		// The fork report (from the shell) and the ready report (from the
-		// child) race; either may come first, and both name the child.
+	case 'k':
+		return s.forkReport(r)
+	case 'r':
 		sl := s.slots[r.slot]
 		switch {
-		case sl == nil || sl.failed != "" || r.kind == 'k' && sl.sawFork || r.kind == 'r' && sl.ready.Fired():
-			return fmt.Errorf("%w: report %q for slot %d, which is not being forked", errBadReport, r.kind, r.slot)
+		case sl != nil && sl.failed != "":
+			// Its child died, or was killed, since it wrote this.
+			return nil
+		case sl == nil || sl.ready.Fired():
+			return fmt.Errorf("%w: report 'r' for slot %d, which is not being forked", errBadReport, r.slot)
 		case sl.pid != 0 && r.pid != sl.pid:
-			return fmt.Errorf("%w: slot %d's child is pid %d, but a report names pid %d", errBadReport, r.slot, sl.pid, r.pid)
-		case sl.pid == 0:
-			if p, ok := proc.Parent(r.pid); ok && p != s.cmd.Process.Pid {
-				return fmt.Errorf("%w: slot %d reported pid %d, which is not a child of the shell", errBadReport, r.slot, r.pid)
-			}
-			fd, err := unix.PidfdOpen(r.pid, unix.PIDFD_NONBLOCK)
-			if err != nil {
-				sl.failed = fmt.Sprintf("its child (pid %d) died at once: %v", r.pid, err)
-				sl.forked.Go()
-				sl.ready.Go()
-				return nil
-			}
-			sl.pid, sl.pidfd = r.pid, fd
-			sl.forked.Go()
+			return fmt.Errorf("%w: slot %d's child is pid %d, but it reports pid %d", errBadReport, r.slot, sl.pid, r.pid)
 		}
-		if r.kind == 'r' {
+		if err := s.learnPid(sl, r.pid); err != nil {
+			return err
+		}
+		if sl.failed == "" {
 			sl.unlink()
 			sl.ready.Go()
-		} else {
-			sl.sawFork = true
 		}
 		return nil
 	case 'F':
 		sl := s.slots[r.slot]
-		if sl == nil || sl.ready.Fired() {
+		switch {
+		case sl != nil && sl.failed != "":
+			return nil
+		case sl == nil || sl.ready.Fired():
 			return fmt.Errorf("%w: report for slot %d, which is not waiting for its child", errBadReport, r.slot)
 		}
 		sl.failed = "its child could not open the call's FIFOs"
@@ -478,7 +520,7 @@ func (s *Shell) Alive() bool {
 		return false
 	}
 	s.mu.Lock()
-	broken := s.broken != ""
+	broken := s.broken != "" || s.forkerFD >= 0 && proc.PidfdExited(s.forkerFD)
 	s.mu.Unlock()
 	if broken {
 		return false
@@ -494,6 +536,9 @@ func (s *Shell) Died() *signals.Signal { return &s.gone }
 // Memory is the private memory of the shell and its idle children.
 func (s *Shell) Memory() int64 {
 	total := proc.PrivateMemory(s.PID())
+	if s.forker > 0 {
+		total += proc.PrivateMemory(s.forker)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sl := range s.slots {
@@ -530,7 +575,15 @@ func (s *Shell) Close(grace time.Duration) {
 		}
 		s.mu.Unlock()
 		s.diag.stop()
-		s.verifiers.Wait() // every child is dead by now
+		if s.relay != nil {
+			s.relay.close()
+		}
+		s.mu.Lock()
+		if s.forkerFD >= 0 {
+			unix.Close(s.forkerFD)
+			s.forkerFD = -1
+		}
+		s.mu.Unlock()
 	}
 	if err := os.RemoveAll(s.dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Warn("removing session directory", "dir", s.dir, "err", err)

@@ -62,7 +62,8 @@ func zombieStatus(pid int) (unix.WaitStatus, error) {
 	f := bytes.Fields(b[i+1:])
 	// After the command name: state is field 3 of the whole line, exit_code
 	// field 52.
-	if len(f) < 50 || string(f[0]) != "Z" {
+	// Z: a zombie; X: being reaped at this moment, its status still there.
+	if len(f) < 50 || string(f[0]) != "Z" && string(f[0]) != "X" {
 		return 0, ErrNoExitStatus
 	}
 	code, err := strconv.Atoi(string(f[49]))

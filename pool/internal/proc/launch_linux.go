@@ -19,12 +19,12 @@ import (
 // A launched program starts clean, whatever the pool's process inherited:
 // it is a child subreaper (so that every process a call leaves behind stays
 // in its session shell's tree, where the pool finds it), its signal mask is
-// empty, no signal is ignored, and it holds no descriptor but 0, 1, 2 and 4
-// (the session's control socket). The parent-death signal the pool set
+// empty, no signal is ignored, and it holds no descriptor but 0, 1, 2 and
+// those the pool passed (the session's control socket, its signal pipe). The parent-death signal the pool set
 // survives the exec. On failure the process exits with status 127 and says
 // why on stderr.
 func Launch() {
-	program, env, ok := launchRequest()
+	program, keep, env, ok := launchRequest()
 	if !ok {
 		return
 	}
@@ -49,9 +49,14 @@ func Launch() {
 		fail("signal mask", err)
 	}
 	// Not closed here (the Go runtime has descriptors of its own open): to
-	// be closed by the exec.
-	cloexecFrom(5)
-	unix.CloseRange(3, 3, unix.CLOSE_RANGE_CLOEXEC)
+	// be closed by the exec. The passed ones were open before the runtime
+	// started, so none of its own has their numbers.
+	cloexecFrom(3)
+	for _, fd := range keep {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+			fail(fmt.Sprintf("descriptor %d", fd), err)
+		}
+	}
 	args := os.Args[1:]
 	if err := unix.Exec(program, args, env); err != nil {
 		fail("exec "+program, err)

@@ -170,6 +170,16 @@ func Stat(pid int) ProcStat {
 	return ProcStat{State: string(f[0]), PPID: n(f[1]), PGID: n(f[2]), SID: n(f[3])}
 }
 
+// Zombie reports whether pid has ended and waits to be reaped (or is
+// being reaped), or is gone.
+func Zombie(pid int) bool {
+	switch Stat(pid).State {
+	case "Z", "X", "":
+		return true
+	}
+	return false
+}
+
 // ReadingFD reports the descriptor pid is blocked reading (in read(2)), from
 // /proc/PID/syscall.
 func ReadingFD(pid int) (int, bool) {
@@ -183,4 +193,30 @@ func ReadingFD(pid int) (int, bool) {
 	}
 	fd, err := strconv.ParseInt(strings.TrimPrefix(string(f[1]), "0x"), 16, 32)
 	return int(fd), err == nil
+}
+
+// Quiet reports whether pid is asleep in wait(2) for a child with no signal
+// pending: a shell that is doing nothing, and has handled every signal sent
+// to it so far (the kernel delivers a pending signal by waking it).
+func Quiet(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	sleeping, pending := false, false
+	for line := range bytes.Lines(b) {
+		k, v, _ := bytes.Cut(bytes.TrimSpace(line), []byte(":"))
+		v = bytes.TrimSpace(v)
+		switch string(k) {
+		case "State":
+			sleeping = bytes.HasPrefix(v, []byte("S"))
+		case "SigPnd", "ShdPnd":
+			pending = pending || len(bytes.Trim(v, "0")) > 0
+		}
+	}
+	if !sleeping || pending {
+		return false
+	}
+	w, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/wchan")
+	return err == nil && string(w) == "do_wait"
 }

@@ -1,0 +1,75 @@
+//go:build linux
+
+package bash
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mothreads/mothreads/pool/internal/proc"
+)
+
+// The children of an isolated session are forked ahead of their calls (see
+// doc.go), by the shell's forker. Two reports name each one: the fork report ("k", after
+// the fork) and the child's own ready report ("r", once it has opened its
+// slot). They race: the child can report ready, run a whole call and be
+// finished before the forker gets to the fork report.
+
+// forkReport applies the forker's report of the child it forked for a slot.
+// s.mu is held.
+func (s *Shell) forkReport(r report) error {
+	sl := s.slots[r.slot]
+	if sl == nil {
+		if pid, ok := s.lateForks[r.slot]; ok && pid == r.pid {
+			delete(s.lateForks, r.slot)
+			return nil
+		}
+		return fmt.Errorf("%w: report 'k' for slot %d, which is not being forked", errBadReport, r.slot)
+	}
+	switch {
+	case sl.sawFork:
+		return fmt.Errorf("%w: a second report 'k' for slot %d", errBadReport, r.slot)
+	case sl.pid != 0 && r.pid != sl.pid:
+		return fmt.Errorf("%w: slot %d's child is pid %d, but its shell reports pid %d", errBadReport, r.slot, sl.pid, r.pid)
+	}
+	sl.sawFork = true
+	return s.learnPid(sl, r.pid)
+}
+
+// learnPid records the pid of a slot's child from the first report that
+// names it, and opens a pidfd for it (by which the pool follows its exit
+// whoever reaps it). A child that is already gone fails its slot. s.mu is
+// held.
+func (s *Shell) learnPid(sl *slot, pid int) error {
+	if sl.pid != 0 {
+		return nil
+	}
+	// A child of a forker that died is the shell's (the session is over).
+	if p, ok := proc.Parent(pid); ok && p != s.forker && p != s.PID() {
+		return fmt.Errorf("%w: slot %d reported pid %d, which is not a child of the forker", errBadReport, sl.n, pid)
+	}
+	sl.pid = pid
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		if sl.failed == "" {
+			sl.failed = fmt.Sprintf("its child (pid %d) died at once: %v", pid, err)
+		}
+		sl.forked.Go()
+		sl.ready.Go()
+		return nil
+	}
+	sl.pidfd = fd
+	sl.forked.Go()
+	return nil
+}
+
+// dropSlot forgets a slot that is finished (its call ended, or the session
+// closes). If its fork report has not come yet, its pid is kept
+// until it does. s.mu is held.
+func (s *Shell) dropSlot(sl *slot) {
+	delete(s.slots, sl.n)
+	if !sl.sawFork && sl.pid != 0 {
+		s.lateForks[sl.n] = sl.pid
+	}
+}

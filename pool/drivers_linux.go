@@ -8,6 +8,7 @@ import (
 	"github.com/mothreads/mothreads/pool/internal/bash"
 	"github.com/mothreads/mothreads/pool/internal/driver"
 	"github.com/mothreads/mothreads/pool/internal/posix"
+	"github.com/mothreads/mothreads/pool/internal/proc"
 )
 
 // pickDriver chooses the bash driver for bash 4.4 or newer (an older bash is
@@ -29,4 +30,11 @@ func newShell(kind driverKind, spec *driver.Spec) (driver.Shell, error) {
 		return posix.New(spec)
 	}
 	return bash.Start(spec)
+}
+
+// exactStatus reports whether sessions of this kind get every process's
+// exit status from the kernel (bash sessions on a kernel with pidfd exit
+// status).
+func exactStatus(kind driverKind, sp *proc.Spawner) bool {
+	return kind == kindBash && proc.HasPidfdExit(sp.Start)
 }

@@ -5,6 +5,7 @@ package pool
 import (
 	"github.com/mothreads/mothreads/pool/internal/driver"
 	"github.com/mothreads/mothreads/pool/internal/posix"
+	"github.com/mothreads/mothreads/pool/internal/proc"
 )
 
 // pickDriver chooses the POSIX driver for every shell, bash included: the
@@ -22,3 +23,7 @@ func newShell(kind driverKind, spec *driver.Spec) (driver.Shell, error) {
 	}
 	return posix.New(spec)
 }
+
+// exactStatus is false: without pidfd the kernel does not report the exit
+// status of a process that is not the pool's child.
+func exactStatus(driverKind, *proc.Spawner) bool { return false }

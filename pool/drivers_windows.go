@@ -3,6 +3,7 @@ package pool
 import (
 	"github.com/mothreads/mothreads/pool/internal/cmdexe"
 	"github.com/mothreads/mothreads/pool/internal/driver"
+	"github.com/mothreads/mothreads/pool/internal/proc"
 )
 
 const defaultShell = "cmd.exe"
@@ -30,3 +31,7 @@ func newShell(kind driverKind, spec *driver.Spec) (driver.Shell, error) {
 	}
 	return cmdexe.Start(spec)
 }
+
+// exactStatus is false: a cmd.exe call's status is its own process's,
+// which the driver waits for itself.
+func exactStatus(driverKind, *proc.Spawner) bool { return false }

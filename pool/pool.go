@@ -67,7 +67,7 @@ func New(parent *threads.Thread, cfg Config) (*Pool, error) {
 		kick:     make(chan struct{}, 1),
 	}
 	p.spawner = proc.NewSpawner()
-	p.exact = kind == kindBash && proc.HasPidfdExit(p.spawner.Start)
+	p.exact = exactStatus(kind, p.spawner)
 	if p.reaper, err = proc.StartReaper(p.spawner, path, parent.Logger()); err != nil {
 		p.spawner.Stop()
 		return nil, err

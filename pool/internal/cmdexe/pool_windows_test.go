@@ -5,6 +5,12 @@ package cmdexe_test
 // Tests of the cmd.exe driver through a pool. CI runs them under Wine 8
 // (.ci/windows); where Wine's cmd.exe or tools differ from Windows', the one
 // assertion concerned is skipped under Wine, and the skip says why.
+//
+// Their first run under Wine failed three tests. Ours: session directories
+// under "/dev/shm" (a Linux path; now os.TempDir), which also lost the init
+// script's output from start errors, and session directories left behind
+// (os.RemoveAll; now file by file). Wine's: findstr prints nothing, and an
+// init's `exit /b 5` reads back as status 1; both are skipped under Wine.
 
 import (
 	"bytes"

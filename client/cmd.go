@@ -128,6 +128,9 @@ func (c *Cmd) Start() error {
 	if err != nil {
 		return err
 	}
+	if !p.ended.Load() {
+		go p.receive()
+	}
 	c.Process = p
 	return nil
 }

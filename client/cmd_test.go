@@ -173,13 +173,13 @@ func TestCmdEnvAndDir(t *testing.T) {
 			if tc.dir != "" {
 				have, field = cmd.GetCwd(), "cwd"
 			}
-			if have != tc.wantDir {
+			if string(have) != tc.wantDir {
 				t.Errorf("%s = %q, want %q", field, have, tc.wantDir)
 			}
 			if cmd.GetBaseEnv() == nil {
 				t.Fatal("base_env not sent")
 			}
-			if diff := cmp.Diff(tc.wantBase, cmd.GetBaseEnv().GetVars(), cmp.Comparer(func(a, b []string) bool {
+			if diff := cmp.Diff(tc.wantBase, strs(cmd.GetBaseEnv().GetVars()), cmp.Comparer(func(a, b []string) bool {
 				return strings.Join(a, "\x00") == strings.Join(b, "\x00")
 			})); diff != "" {
 				t.Errorf("base_env (-want +have):\n%s", diff)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -108,8 +107,22 @@ func (e *RequestError) Is(target error) bool {
 		e.Code == codes.NotFound && (e.Field == "argv[0]" || e.Field == "argv")
 }
 
-// fieldInMessage finds the convention's fallback: `field "NAME": ...`.
-var fieldInMessage = regexp.MustCompile(`field "([^"]*)"`)
+// fieldInMessage returns NAME from the convention's fallback, a message
+// holding `field "NAME"`. (Not a regexp: compiling one at package init
+// costs every process that links the client, the CLI's start-up included.)
+func fieldInMessage(msg string) (string, bool) {
+	const prefix = `field "`
+	i := strings.Index(msg, prefix)
+	if i < 0 {
+		return "", false
+	}
+	rest := msg[i+len(prefix):]
+	j := strings.IndexByte(rest, '"')
+	if j < 0 {
+		return "", false
+	}
+	return rest[:j], true
+}
 
 // convertErr turns an error of a gRPC call into the package's error types.
 // ctx is the call's context: when it is done, the result wraps ctx.Err().
@@ -141,8 +154,8 @@ func (c *Client) convertErr(ctx context.Context, op string, err error) error {
 		}
 		if len(re.Violations) > 0 {
 			re.Field = re.Violations[0].Field
-		} else if m := fieldInMessage.FindStringSubmatch(st.Message()); m != nil {
-			re.Field = m[1]
+		} else if f, ok := fieldInMessage(st.Message()); ok {
+			re.Field = f
 		}
 		return re
 	case codes.DeadlineExceeded, codes.Canceled:

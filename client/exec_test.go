@@ -59,7 +59,7 @@ func TestExecSendsTheRequest(t *testing.T) {
 	}
 	have := d.lastCall(t)
 	want := &pb.Command{
-		Argv: []string{"echo", "a b", "*"}, Cwd: "/work", Env: []string{"A=1"}, BaseEnv: &pb.BaseEnv{},
+		Argv: bs("echo", "a b", "*"), Cwd: []byte("/work"), Env: bs("A=1"), BaseEnv: &pb.BaseEnv{},
 		Timeout: durationpb.New(2 * time.Second), KillGrace: durationpb.New(time.Second), Session: "dev",
 	}
 	if have.method != "Exec" {

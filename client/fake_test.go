@@ -156,7 +156,7 @@ func reject(code codes.Code, field, msg string) error {
 //
 // A script is printed as it is.
 func (f *fake) run(ctx context.Context, cmd *pb.Command, stdin <-chan []byte, ctrl <-chan *pb.AttachRequest, emit func(*pb.ExecEvent) error) (*pb.Exited, error) {
-	argv := cmd.GetArgv()
+	argv := strs(cmd.GetArgv())
 	if len(argv) == 0 {
 		argv = []string{"script"}
 	}
@@ -180,7 +180,7 @@ func (f *fake) run(ctx context.Context, cmd *pb.Command, stdin <-chan []byte, ct
 	}
 	switch argv[0] {
 	case "script":
-		out(cmd.GetScript())
+		out(string(cmd.GetScript()))
 	case "echo":
 		out(strings.Join(argv[1:], " ") + "\n")
 	case "interleave":

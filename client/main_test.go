@@ -20,3 +20,24 @@ func TestMain(m *testing.M) {
 	}
 	goleak.VerifyTestMain(m)
 }
+
+// bs is ss as the proto's repeated bytes.
+func bs(ss ...string) [][]byte {
+	b := make([][]byte, len(ss))
+	for i, s := range ss {
+		b[i] = []byte(s)
+	}
+	return b
+}
+
+// strs is the proto's repeated bytes as strings; nil stays nil.
+func strs(b [][]byte) []string {
+	if b == nil {
+		return nil
+	}
+	s := make([]string, len(b))
+	for i, v := range b {
+		s[i] = string(v)
+	}
+	return s
+}

@@ -41,7 +41,8 @@ type Process struct {
 	header  func() (metadata.MD, error) // the stream's response header
 
 	stdout, stderr io.Writer
-	ioErr          error // first error writing output; receiver only
+	ioErr          error   // first error writing output; receiver only
+	outClosed      [2]bool // writing stdout, stderr failed: discard the rest; receiver only
 
 	done chan struct{} // closed when res and err are set
 	res  *Result
@@ -64,7 +65,11 @@ const maxInlineStdin = 256 << 10
 // use, as only that goroutine writes. Cancelling ctx cancels the call,
 // which kills the command's process tree. Call Wait.
 func (c *Client) Start(ctx context.Context, req *Request, stdout, stderr io.Writer) (*Process, error) {
-	return c.start(ctx, req, stdout, stderr, true)
+	p, err := c.start(ctx, req, stdout, stderr, true)
+	if err == nil && !p.ended.Load() {
+		go p.receive()
+	}
+	return p, err
 }
 
 // Exec runs the command and waits for it, writing its output to stdout and
@@ -78,10 +83,20 @@ func (c *Client) Start(ctx context.Context, req *Request, stdout, stderr io.Writ
 // A Request with Stdin or TTY runs over the Attach stream; one without, or
 // whose Stdin is a small *bytes.Reader, *bytes.Buffer or *strings.Reader,
 // runs over the lighter Exec stream.
+//
+// When a write to stdout or stderr fails, the rest of that stream is
+// discarded and the other goes on; the error is returned if the command
+// otherwise succeeded, as os/exec does. On the Attach stream (and with
+// Start) the daemon is also told to stop reading that stream, so that the
+// command's next write to it fails, as a write to a closed pipe would; on
+// the Exec stream the command is not told and runs on.
 func (c *Client) Exec(ctx context.Context, req *Request, stdout, stderr io.Writer) (*Result, error) {
 	p, err := c.start(ctx, req, stdout, stderr, false)
 	if err != nil {
 		return nil, err
+	}
+	if !p.ended.Load() {
+		p.receive() // here: no goroutine to hand the events to
 	}
 	return p.Wait()
 }
@@ -118,6 +133,10 @@ func (c *Client) Run(ctx context.Context, req *Request, limit int64) (*RunResult
 	}, nil
 }
 
+// start starts the call and returns once the command runs (or has already
+// ended: then p.ended is set). Unless it has ended, the caller must run
+// p.receive, which reads the rest of the events; Cmd.Start and Client.Start
+// run it in a goroutine, Client.Exec in place.
 func (c *Client) start(ctx context.Context, req *Request, stdout, stderr io.Writer, attach bool) (*Process, error) {
 	cmd := req.toProto()
 	attach = attach || req.TTY != nil
@@ -156,7 +175,6 @@ func (c *Client) start(ctx context.Context, req *Request, stdout, stderr io.Writ
 		p.waitStdin = !isFile
 		go p.pumpStdin(req.Stdin)
 	}
-	go p.receive()
 	return p, nil
 }
 
@@ -178,9 +196,7 @@ func (p *Process) open(ctx context.Context, rpc pb.MothreadsClient, cmd *pb.Comm
 	}
 	p.stream, p.attach, p.header = st, st, st.Header
 	// On a failed send the stream is broken and Recv reports why.
-	if err := p.send(&pb.AttachRequest{Msg: &pb.AttachRequest_Start{Start: cmd}}); err == nil && noStdin {
-		_ = p.send(&pb.AttachRequest{Msg: &pb.AttachRequest_CloseStdin{CloseStdin: &pb.CloseStdin{}}})
-	}
+	_ = p.send(&pb.AttachRequest{Msg: &pb.AttachRequest_Start{Start: cmd}, NoStdin: noStdin})
 	return nil
 }
 
@@ -192,9 +208,9 @@ func (p *Process) handle(ev *pb.ExecEvent) bool {
 			p.started = e.Started
 		}
 	case *pb.ExecEvent_Stdout:
-		p.write(p.stdout, e.Stdout)
+		p.write(p.stdout, pb.OutputStream_OUTPUT_STREAM_STDOUT, e.Stdout)
 	case *pb.ExecEvent_Stderr:
-		p.write(p.stderr, e.Stderr)
+		p.write(p.stderr, pb.OutputStream_OUTPUT_STREAM_STDERR, e.Stderr)
 	case *pb.ExecEvent_Exited:
 		// Exited is the last event: read on to the end of the stream, which
 		// releases it, before finishing.
@@ -239,14 +255,30 @@ func (p *Process) finish(res *Result, err error) {
 	close(p.done)
 }
 
-// write writes b to w unless an earlier write failed; after a failure the
-// rest of the output is discarded so that the call still runs to its end.
-func (p *Process) write(w io.Writer, b []byte) {
-	if p.ioErr != nil {
+// write writes b, a chunk of one output stream, to w. When writing a
+// stream fails, the rest of that stream is discarded, the other stream goes
+// on, and a call started with Start (which has an input side) tells the
+// daemon to stop reading the stream (close_output), so that the command's
+// next write to it fails as a write to a closed pipe would: what os/exec
+// does when a Stdout writer fails. The first error is kept for Wait.
+func (p *Process) write(w io.Writer, stream pb.OutputStream, b []byte) {
+	i := 0
+	if stream == pb.OutputStream_OUTPUT_STREAM_STDERR {
+		i = 1
+	}
+	if p.outClosed[i] {
 		return
 	}
 	if _, err := w.Write(b); err != nil {
-		p.ioErr = fmt.Errorf("mothreads: writing output: %w", err)
+		p.outClosed[i] = true
+		if p.ioErr == nil {
+			p.ioErr = fmt.Errorf("mothreads: writing output: %w", err)
+		}
+		if p.attach != nil {
+			// Not here: a send can wait behind stdin held up by flow
+			// control, and the events must go on being read meanwhile.
+			go p.send(&pb.AttachRequest{Msg: &pb.AttachRequest_CloseOutput{CloseOutput: stream}})
+		}
 	}
 }
 

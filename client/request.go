@@ -68,18 +68,20 @@ type WindowSize struct {
 	Rows, Cols uint16
 }
 
-// toProto converts r; the stdin data (for Run) is set by the caller.
+// toProto converts r; the stdin data (for Run) is set by the caller. The
+// text fields travel as bytes, so any byte string (a file name or variable
+// that is not UTF-8) reaches the command exactly.
 func (r *Request) toProto() *pb.Command {
 	cmd := &pb.Command{
-		Argv:    r.Argv,
-		Script:  r.Script,
-		Cwd:     r.Dir,
-		BaseCwd: r.BaseDir,
-		Env:     r.Env,
+		Argv:    byteSlices(r.Argv),
+		Script:  bytesOf(r.Script),
+		Cwd:     bytesOf(r.Dir),
+		BaseCwd: bytesOf(r.BaseDir),
+		Env:     byteSlices(r.Env),
 		Session: r.Session,
 	}
 	if r.BaseEnv != nil {
-		cmd.BaseEnv = &pb.BaseEnv{Vars: r.BaseEnv}
+		cmd.BaseEnv = &pb.BaseEnv{Vars: byteSlices(r.BaseEnv)}
 	}
 	if r.Timeout != 0 {
 		cmd.Timeout = durationpb.New(r.Timeout)
@@ -91,6 +93,26 @@ func (r *Request) toProto() *pb.Command {
 		cmd.Tty = r.TTY.toProto()
 	}
 	return cmd
+}
+
+// bytesOf is s as bytes; "" is nil (an unset field).
+func bytesOf(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return []byte(s)
+}
+
+// byteSlices is ss as bytes; nil stays nil.
+func byteSlices(ss []string) [][]byte {
+	if ss == nil {
+		return nil
+	}
+	b := make([][]byte, len(ss))
+	for i, s := range ss {
+		b[i] = []byte(s)
+	}
+	return b
 }
 
 func (w WindowSize) toProto() *pb.WindowSize {

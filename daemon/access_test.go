@@ -51,7 +51,7 @@ func runHelper(sock string) int {
 	defer cancel()
 	_, err = rpc.Status(ctx, &pb.StatusRequest{}, grpc.WaitForReady(true))
 	fmt.Printf("status=%s ", status.Code(err))
-	st, err := rpc.Exec(ctx, &pb.ExecRequest{Command: &pb.Command{Script: "echo hi"}})
+	st, err := rpc.Exec(ctx, &pb.ExecRequest{Command: &pb.Command{Script: []byte("echo hi")}})
 	if err == nil {
 		_, err = st.Recv()
 	}

@@ -26,9 +26,11 @@ func (e protocolError) Error() string { return e.err.Error() }
 // start; after it, one reader (the thread "call-N-input", a sibling of the
 // call's thread) takes the stream's messages in order: stdin chunks go to an
 // inputBuffer that the pool reads into the command's stdin, close_stdin
-// ends it, resize and signal go to the call at once. The reader never waits
-// on the command except when the input buffer is full (see inputBuffer), and
-// it stops feeding stdin once the command has ended.
+// ends it, resize and signal go to the call at once, close_output stops
+// delivering one output stream. The reader never waits on the command
+// except when the input buffer is full (see inputBuffer), and it stops
+// feeding stdin once the command has ended. A start with no_stdin gives
+// the command /dev/null, as Exec does, and no input buffer.
 //
 // A message that breaks the protocol (a second start, an empty message, a
 // signal outside 1..64, a bad size) fails the call with InvalidArgument
@@ -58,16 +60,20 @@ func (d *daemon) Attach(stream pb.Mothreads_AttachServer) error {
 	if err != nil {
 		return err
 	}
-	in := newInputBuffer(maxStdinBuffer)
-	defer in.Abort() // the pool's stdin pump may still be in Read
+	var in *inputBuffer
+	if !first.GetNoStdin() {
+		in = newInputBuffer(maxStdinBuffer)
+		defer in.Abort() // the pool's stdin pump may still be in Read
+		preq.Stdin = in
+	}
 	ev := newEvents(stream)
-	preq.Stdin, preq.Stdout, preq.Stderr = in, ev.writer(false), ev.writer(true)
+	preq.Stdout, preq.Stderr = ev.writer(false), ev.writer(true)
 	ctx, cancel := d.callContext(stream.Context())
 	defer cancel(context.Canceled)
 	call, err := d.pool.Start(ctx, preq)
 	if err != nil {
 		ev.end(nil)
-		return toStatus("attach", err)
+		return startError("attach", preq, err)
 	}
 
 	ended := signals.New()
@@ -77,34 +83,57 @@ func (d *daemon) Attach(stream pb.Mothreads_AttachServer) error {
 		name = t.Name() + "-input"
 	}
 	threads.Go(d.server, name, func(*threads.Thread) error {
-		readInput(stream, in, call, ended, cancel)
+		readInput(stream, in, ev, call, ended, cancel)
 		return nil
 	})
 
 	return d.stream(ctx, ev, call, "attach", func() {
 		ended.Go()
-		in.Abort()
+		if in != nil {
+			in.Abort()
+		}
 	})
 }
 
-// readInput reads the Attach stream until it ends; see Attach.
-func readInput(stream pb.Mothreads_AttachServer, in *inputBuffer, call *pool.Call, ended *signals.Signal, fail context.CancelCauseFunc) {
+// readInput reads the Attach stream until it ends; see Attach. in is nil
+// for a call started with no_stdin.
+func readInput(stream pb.Mothreads_AttachServer, in *inputBuffer, ev *events, call *pool.Call, ended *signals.Signal, fail context.CancelCauseFunc) {
 	for {
 		m, err := stream.Recv()
 		if err != nil {
 			// io.EOF: the client closed its side, which ends stdin too. Any
 			// other error ends the RPC, whose context cancels the call.
-			in.CloseWrite()
+			if in != nil {
+				in.CloseWrite()
+			}
 			return
 		}
 		if ended.Fired() {
 			continue // drain what the client still sends until the RPC ends
 		}
+		if m.GetNoStdin() {
+			fail(protocolError{invalid("no_stdin", "may only be set on the start message")})
+			return
+		}
 		switch msg := m.GetMsg().(type) {
 		case *pb.AttachRequest_Stdin:
+			if in == nil {
+				fail(protocolError{invalid("stdin", "the call was started with no_stdin")})
+				return
+			}
 			in.Write(msg.Stdin)
 		case *pb.AttachRequest_CloseStdin:
-			in.CloseWrite()
+			if in != nil {
+				in.CloseWrite()
+			}
+		case *pb.AttachRequest_CloseOutput:
+			switch msg.CloseOutput {
+			case pb.OutputStream_OUTPUT_STREAM_STDOUT, pb.OutputStream_OUTPUT_STREAM_STDERR:
+				ev.closeOutput(msg.CloseOutput == pb.OutputStream_OUTPUT_STREAM_STDERR)
+			default:
+				fail(protocolError{invalid("close_output", "unknown output stream %d", msg.CloseOutput)})
+				return
+			}
 		case *pb.AttachRequest_Resize:
 			size, err := windowSize("resize", msg.Resize)
 			if err != nil {

@@ -121,7 +121,7 @@ func TestAttachProtocol(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Send(&pb.AttachRequest{Msg: &pb.AttachRequest_Start{Start: &pb.Command{Script: "sleep 300"}}})
+	st.Send(&pb.AttachRequest{Msg: &pb.AttachRequest_Start{Start: &pb.Command{Script: []byte("sleep 300")}}})
 	if ev, err := st.Recv(); err != nil || ev.GetStarted() == nil {
 		t.Fatalf("first event %v, %v; want Started", ev, err)
 	}

@@ -96,6 +96,14 @@ type Config struct {
 	// raise its own limit too.
 	RunOutputLimit int64
 
+	// MaxBuffered is the daemon-wide ceiling, in bytes, on what it holds for
+	// callers beyond the streams' flow control: Run output buffers and
+	// responses a client has not read yet, and queued stdin_data. A call
+	// that would go over it, or over a quarter of it for one connection, is
+	// refused with ResourceExhausted (see budget.go). Zero means
+	// DefaultMaxBuffered.
+	MaxBuffered int64
+
 	// MaxRequestBytes is the largest request message the daemon accepts
 	// (gRPC's receive limit; larger ones fail with ResourceExhausted).
 	// Zero means DefaultMaxRequestBytes.
@@ -114,6 +122,7 @@ type Config struct {
 const (
 	DefaultRunOutputLimit  = 16 << 20
 	DefaultMaxRequestBytes = 8 << 20
+	DefaultMaxBuffered     = 256 << 20
 	DefaultMaxTCPConns     = 256
 	DefaultTCPAuthTimeout  = 5 * time.Second
 	// MinTokenBytes is the shortest bearer token TokenFile may hold.
@@ -152,6 +161,8 @@ func (c Config) normalized() (Config, error) {
 		return c, configErr("RunOutputLimit", "negative value %d", c.RunOutputLimit)
 	case c.MaxRequestBytes < 0:
 		return c, configErr("MaxRequestBytes", "negative value %d", c.MaxRequestBytes)
+	case c.MaxBuffered < 0:
+		return c, configErr("MaxBuffered", "negative value %d", c.MaxBuffered)
 	case c.MaxTCPConns < 0:
 		return c, configErr("MaxTCPConns", "negative value %d", c.MaxTCPConns)
 	case c.TCPAuthTimeout < 0:
@@ -180,6 +191,9 @@ func (c Config) normalized() (Config, error) {
 	}
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if c.MaxBuffered == 0 {
+		c.MaxBuffered = DefaultMaxBuffered
 	}
 	if c.MaxTCPConns == 0 {
 		c.MaxTCPConns = DefaultMaxTCPConns

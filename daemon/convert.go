@@ -2,9 +2,12 @@ package daemon
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mothreads/mothreads/pool"
 	pb "github.com/mothreads/mothreads/proto/mothreads/v1"
@@ -35,16 +38,19 @@ func toRequest(cmd *pb.Command, kind rpcKind) (*pool.Request, error) {
 	if f, num, ok := unknownField(cmd.ProtoReflect(), ""); ok {
 		return nil, invalid(orCommand(f), "unknown field number %d: this daemon does not know it (is it older than the client?)", num)
 	}
+	// The text fields are bytes on the wire (any byte but NUL is valid in
+	// arguments, scripts, paths and the environment); Go strings carry them
+	// as they are.
 	req := &pool.Request{
-		Argv:    cmd.GetArgv(),
-		Script:  cmd.GetScript(),
-		Dir:     cmd.GetCwd(),
-		BaseDir: cmd.GetBaseCwd(),
-		Env:     cmd.GetEnv(),
+		Argv:    strs(cmd.GetArgv()),
+		Script:  string(cmd.GetScript()),
+		Dir:     string(cmd.GetCwd()),
+		BaseDir: string(cmd.GetBaseCwd()),
+		Env:     strs(cmd.GetEnv()),
 		Session: cmd.GetSession(),
 	}
 	if be := cmd.GetBaseEnv(); be != nil {
-		req.BaseEnv, req.HasBaseEnv = be.GetVars(), true
+		req.BaseEnv, req.HasBaseEnv = strs(be.GetVars()), true
 		for i, kv := range req.BaseEnv {
 			if strings.IndexByte(kv, 0) >= 0 {
 				return nil, invalid(fmt.Sprintf("base_env.vars[%d]", i), "contains a NUL byte")
@@ -75,6 +81,49 @@ func toRequest(cmd *pb.Command, kind rpcKind) (*pool.Request, error) {
 		req.TTY = &size
 	}
 	return req, nil
+}
+
+// maxArgLen is the longest single argument or environment entry Linux
+// passes to a new program (MAX_ARG_STRLEN: 32 pages of 4 KiB).
+const maxArgLen = 32 * 4096
+
+// startError turns the pool's failure to start req's program into a gRPC
+// status. E2BIG (the program's arguments and environment are over the
+// kernel's limits) is the request's fault: InvalidArgument naming the entry
+// over MAX_ARG_STRLEN, or argv when it is the whole that is too big, as a
+// shell reports "Argument list too long" (L6: it was Internal).
+func startError(op string, req *pool.Request, err error) error {
+	if !errors.Is(err, syscall.E2BIG) {
+		return toStatus(op, err)
+	}
+	for i, a := range req.Argv {
+		if len(a) > maxArgLen {
+			return invalid(fmt.Sprintf("argv[%d]", i), "argument of %d bytes: the system passes at most %d bytes per argument to a program (E2BIG)", len(a), maxArgLen)
+		}
+	}
+	for i, kv := range req.Env {
+		if len(kv) > maxArgLen {
+			return invalid(fmt.Sprintf("env[%d]", i), "entry of %d bytes: the system passes at most %d bytes per variable to a program (E2BIG)", len(kv), maxArgLen)
+		}
+	}
+	for i, kv := range req.BaseEnv {
+		if len(kv) > maxArgLen {
+			return invalid(fmt.Sprintf("base_env.vars[%d]", i), "entry of %d bytes: the system passes at most %d bytes per variable to a program (E2BIG)", len(kv), maxArgLen)
+		}
+	}
+	return invalid("argv", "argument list too long: the %d arguments and the environment are over the system's limit for a new program (E2BIG)", len(req.Argv))
+}
+
+// strs converts repeated bytes to strings; nil stays nil.
+func strs(b [][]byte) []string {
+	if b == nil {
+		return nil
+	}
+	s := make([]string, len(b))
+	for i, v := range b {
+		s[i] = string(v)
+	}
+	return s
 }
 
 // duration converts a proto duration; nil is zero.
@@ -144,7 +193,7 @@ func exited(r *pool.Result) *pb.Exited {
 		TimedOut:    r.TimedOut,
 		Cancelled:   r.Cancelled,
 		SessionLost: r.SessionLost,
-		Message:     r.Message,
+		Message:     validText(r.Message),
 		Session:     r.Session,
 		Pid:         int32(r.PID),
 		QueuedAt:    timestamp(r.Queued),
@@ -159,7 +208,7 @@ func lost(c *pool.Call, err error) *pb.Exited {
 	return &pb.Exited{
 		ExitCode:    -1,
 		SessionLost: true,
-		Message:     err.Error(),
+		Message:     validText(err.Error()),
 		Session:     c.Session(),
 		Pid:         int32(c.PID()),
 		QueuedAt:    timestamp(c.Queued()),
@@ -175,6 +224,26 @@ func started(c *pool.Call) *pb.ExecEvent {
 		QueuedAt:  timestamp(c.Queued()),
 		StartedAt: timestamp(c.Started()),
 	}}}
+}
+
+// validText is s with every byte that is not part of valid UTF-8 written
+// as \xNN: proto string fields (messages, error details) must be UTF-8,
+// and a message can quote a path or a name that is not.
+func validText(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 func timestamp(t time.Time) *timestamppb.Timestamp {

@@ -21,6 +21,7 @@ var ErrAlreadyRunning = errors.New("mothreadsd: already running")
 // convention: a BadRequest field violation naming the field, and a message
 // that starts with `field "NAME": `. An empty field gives neither.
 func fieldError(code codes.Code, field, problem string) error {
+	problem = validText(problem)
 	if field == "" {
 		return status.Error(code, problem)
 	}

@@ -58,7 +58,7 @@ func TestExecEvents(t *testing.T) {
 	d := startDaemon(t, daemon.Config{})
 	const n = 300_000
 	st, err := d.rpc.Exec(context.Background(), &pb.ExecRequest{Command: &pb.Command{
-		Script: "head -c 300000 /dev/zero | tr '\\0' x",
+		Script: []byte("head -c 300000 /dev/zero | tr '\\0' x"),
 	}})
 	if err != nil {
 		t.Fatal(err)

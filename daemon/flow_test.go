@@ -26,7 +26,7 @@ func TestSlowReaderBackpressure(t *testing.T) {
 	d := startDaemon(t, daemon.Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := d.rpc.Exec(ctx, &pb.ExecRequest{Command: &pb.Command{Argv: []string{"head", "-c", strconv.Itoa(size), "/dev/zero"}}})
+	st, err := d.rpc.Exec(ctx, &pb.ExecRequest{Command: &pb.Command{Argv: bs("head", "-c", strconv.Itoa(size), "/dev/zero")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func wchanVisible(t *testing.T) bool {
 // output; Serve then returns cleanly (the cleanup checks).
 func TestShutdownWithStalledClient(t *testing.T) {
 	d := startDaemon(t, daemon.Config{Pool: pool.Config{DrainTimeout: 200 * time.Millisecond, KillGrace: 200 * time.Millisecond}})
-	st, err := d.rpc.Exec(context.Background(), &pb.ExecRequest{Command: &pb.Command{Argv: []string{"head", "-c", "1000000000", "/dev/zero"}}})
+	st, err := d.rpc.Exec(context.Background(), &pb.ExecRequest{Command: &pb.Command{Argv: bs("head", "-c", "1000000000", "/dev/zero")}})
 	if err != nil {
 		t.Fatal(err)
 	}

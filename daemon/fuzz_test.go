@@ -58,12 +58,12 @@ func defuse(cmd *pb.Command) (want string, known bool) {
 	if cmd == nil {
 		return "", false
 	}
-	if s := cmd.GetScript(); s != "" && !strings.ContainsRune(s, 0) {
-		cmd.Script = "printf '%s' '" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	if s := string(cmd.GetScript()); s != "" && !strings.ContainsRune(s, 0) {
+		cmd.Script = []byte("printf '%s' '" + strings.ReplaceAll(s, "'", `'\''`) + "'")
 		want, known = s, true
 	}
-	if len(cmd.Argv) > 0 && cmd.Argv[0] != "" && !strings.ContainsRune(cmd.Argv[0], 0) {
-		cmd.Argv[0] = fuzzSafeArgv0[len(cmd.Argv[0])%len(fuzzSafeArgv0)]
+	if len(cmd.Argv) > 0 && len(cmd.Argv[0]) > 0 && !bytes.ContainsRune(cmd.Argv[0], 0) {
+		cmd.Argv[0] = []byte(fuzzSafeArgv0[len(cmd.Argv[0])%len(fuzzSafeArgv0)])
 		known = false
 	}
 	if fuzzSafeName.MatchString(cmd.GetSession()) {
@@ -111,13 +111,13 @@ func FuzzRequest(f *testing.F) {
 		}
 		f.Add(b, run)
 	}
-	seed(false, &pb.Command{Script: "hello 'world'\n"})
-	seed(true, &pb.Command{Argv: []string{"echo", "a", "b"}, Env: []string{"A=1"}})
-	seed(false, &pb.Command{Argv: []string{"x", "a\x00"}})
-	seed(true, &pb.Command{Script: "s", Cwd: "/nonexistent", Env: []string{"1A=b"}})
-	seed(false, &pb.Command{Script: "s", Session: "sticky", Timeout: durationpb.New(-time.Second)})
-	seed(true, &pb.Command{Script: "s", BaseEnv: &pb.BaseEnv{Vars: []string{"X=\x00"}}, StdinData: []byte("in")})
-	seed(false, &pb.Command{Script: "s", Tty: &pb.WindowSize{Rows: 1, Cols: 1}, KillGrace: &durationpb.Duration{Nanos: -5}})
+	seed(false, &pb.Command{Script: []byte("hello 'world'\n")})
+	seed(true, &pb.Command{Argv: bs("echo", "a", "b"), Env: bs("A=1")})
+	seed(false, &pb.Command{Argv: bs("x", "a\x00")})
+	seed(true, &pb.Command{Script: []byte("s"), Cwd: []byte("/nonexistent"), Env: bs("1A=b")})
+	seed(false, &pb.Command{Script: []byte("s"), Session: "sticky", Timeout: durationpb.New(-time.Second)})
+	seed(true, &pb.Command{Script: []byte("s"), BaseEnv: &pb.BaseEnv{Vars: bs("X=\x00")}, StdinData: []byte("in")})
+	seed(false, &pb.Command{Script: []byte("s"), Tty: &pb.WindowSize{Rows: 1, Cols: 1}, KillGrace: &durationpb.Duration{Nanos: -5}})
 	f.Add([]byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f}, false) // a length beyond the message
 	f.Add([]byte{0x0a, 0x02, 0x9a, 0x05}, true)              // an unknown field inside Command
 

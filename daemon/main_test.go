@@ -215,3 +215,12 @@ func eventually(t testing.TB, what string, cond func() bool) {
 		<-tick.C
 	}
 }
+
+// bs is ss as the proto's repeated bytes.
+func bs(ss ...string) [][]byte {
+	b := make([][]byte, len(ss))
+	for i, s := range ss {
+		b[i] = []byte(s)
+	}
+	return b
+}

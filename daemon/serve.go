@@ -45,6 +45,7 @@ type daemon struct {
 	callN   atomic.Uint64  // numbers the call threads
 	abort   signals.Signal // Shutdown with skip_drain: cancel every call now
 	auxStop signals.Signal // ends the health and reflection streams at shutdown
+	budget  budget         // memory for buffered output and stdin (budget.go)
 }
 
 // Serve runs the daemon as the body of root, the program's main thread
@@ -65,6 +66,7 @@ func Serve(root *threads.Thread, cfg Config) error {
 		return err
 	}
 	d := &daemon{cfg: cfg, root: root, uid: os.Geteuid(), pid: os.Getpid(), started: time.Now(), instance: newInstanceID()}
+	d.budget.limit = cfg.MaxBuffered
 	d.log = d.logger(root)
 	if d.access, err = loadTCPAccess(cfg); err != nil {
 		return err

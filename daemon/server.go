@@ -31,15 +31,16 @@ func (d *daemon) newServer() *grpc.Server {
 	if d.access.tls != nil {
 		creds.tls = credentials.NewTLS(d.access.tls)
 	}
-	s := grpc.NewServer(
-		grpc.Creds(creds),
+	opts := []grpc.ServerOption{
+		grpc.Creds(trackedCreds{TransportCredentials: creds, b: &d.budget}), // counts what each connection writes (budget.go)
 		// The handshake of a TCP connection (TLS, then HTTP/2) must end
 		// within the time it has to authenticate; a Unix one is instant.
 		grpc.ConnectionTimeout(d.cfg.TCPAuthTimeout),
 		grpc.MaxRecvMsgSize(d.cfg.MaxRequestBytes),
 		grpc.ChainUnaryInterceptor(d.unaryInterceptor),
 		grpc.ChainStreamInterceptor(d.streamInterceptor),
-	)
+	}
+	s := grpc.NewServer(append(opts, callPathOptions()...)...)
 	pb.RegisterMothreadsServer(s, d)
 	d.health = health.NewServer()
 	d.setHealth(healthpb.HealthCheckResponse_NOT_SERVING) // until warm: see watchReadiness

@@ -11,6 +11,7 @@ import (
 	pb "github.com/mothreads/mothreads/proto/mothreads/v1"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -49,6 +50,13 @@ func (d *daemon) Exec(req *pb.ExecRequest, stream pb.Mothreads_ExecServer) error
 	if err != nil {
 		return err
 	}
+	if n := int64(len(req.GetCommand().GetStdinData())); n > 0 {
+		l := &lease{acct: d.budget.account(stream.Context())}
+		if !l.grow(n) {
+			return errBudget("stdin_data", l.acct, n)
+		}
+		defer l.end()
+	}
 	ev := newEvents(stream)
 	preq.Stdout, preq.Stderr = ev.writer(false), ev.writer(true)
 	ctx, cancel := d.callContext(stream.Context())
@@ -56,7 +64,7 @@ func (d *daemon) Exec(req *pb.ExecRequest, stream pb.Mothreads_ExecServer) error
 	call, err := d.pool.Start(ctx, preq)
 	if err != nil {
 		ev.end(nil)
-		return toStatus("exec", err)
+		return startError("exec", preq, err)
 	}
 	return d.stream(ctx, ev, call, "exec", nil)
 }
@@ -97,7 +105,11 @@ func (d *daemon) stream(ctx context.Context, ev *events, call *pool.Call, op str
 // first limit bytes of each stream (limit: output_limit, at most and by
 // default Config.RunOutputLimit) and saying whether more came. The
 // command's output is read to its end either way, so a command is never
-// blocked or killed for printing too much.
+// blocked or killed for printing too much. What Run buffers, and its
+// response until the connection has written it, count against the memory
+// budget (see budget.go): a call is refused when the budget or its
+// connection's share is spent, and its output is cut short when it fills
+// them while the command runs.
 func (d *daemon) Run(ctx context.Context, req *pb.RunRequest) (*pb.RunResponse, error) {
 	if err := checkTop(req.ProtoReflect()); err != nil {
 		return nil, err
@@ -113,24 +125,68 @@ func (d *daemon) Run(ctx context.Context, req *pb.RunRequest) (*pb.RunResponse, 
 	if err != nil {
 		return nil, err
 	}
-	stdout, stderr := &capBuffer{limit: int(limit)}, &capBuffer{limit: int(limit)}
+	l := &lease{acct: d.budget.account(ctx)}
+	if !l.reserve(runAdmission) {
+		return nil, errBudget("output_limit", l.acct, runAdmission)
+	}
+	if n := int64(len(req.GetCommand().GetStdinData())); n > 0 && !l.grow(n) {
+		l.end()
+		return nil, errBudget("stdin_data", l.acct, n)
+	}
+	stdout, stderr := &capBuffer{limit: int(limit), lease: l}, &capBuffer{limit: int(limit), lease: l}
 	preq.Stdout, preq.Stderr = stdout, stderr
 	cctx, cancel := d.callContext(ctx)
 	defer cancel(context.Canceled)
 	res, err := d.pool.Run(cctx, preq)
+	// The request may stay reachable after the call (through the context of
+	// a stream whose client does not read, or the session's last call):
+	// let go of the buffers and the stdin it points to, so that only the
+	// response, which the budget counts, holds the output.
+	preq.Stdin, preq.Stdout, preq.Stderr = nil, nil, nil
 	if err != nil {
-		return nil, toStatus("run", err)
+		l.end()
+		return nil, startError("run", preq, err)
 	}
 	d.logCall(ctx, "run", res)
 	resp := &pb.RunResponse{Exited: exited(res)}
-	resp.Stdout, resp.StdoutTruncated = stdout.bytes()
-	resp.Stderr, resp.StderrTruncated = stderr.bytes()
+	var cutOut, cutErr bool
+	resp.Stdout, resp.StdoutTruncated, cutOut = stdout.bytes()
+	resp.Stderr, resp.StderrTruncated, cutErr = stderr.bytes()
+	if cutOut || cutErr {
+		resp.Exited.Message = joinMessage(resp.Exited.Message,
+			fmt.Sprintf("output truncated: the daemon's memory budget for buffered output (--max-buffered, %d bytes) is spent; stream with Exec instead", d.budget.limit))
+	}
+	// The response stays counted until the connection has written it: a
+	// client that does not read holds it in the transport, encoded (by
+	// exactCodec, in a buffer of its size). What the connection writes for
+	// it is a little more (message and frame headers), so the release comes
+	// at the latest with its last frame.
+	size := int64(proto.Size(resp))
+	l.endHolding(size, size)
 	return resp, nil
+}
+
+// joinMessage joins two messages with "; ", either of which may be empty.
+func joinMessage(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }
 
 // Status reports the pool's figures and the daemon's state.
 func (d *daemon) Status(context.Context, *pb.StatusRequest) (*pb.StatusResponse, error) {
-	return d.fleetStatus(statusResponse(d.pool.Stats(), d.cfg.Version, d.pid, d.started, d.serving.Load())), nil
+	resp := d.fleetStatus(statusResponse(d.pool.Stats(), d.cfg.Version, d.pid, d.started, d.serving.Load()))
+	resp.Buffers = &pb.BufferStatus{
+		HeldBytes:  d.budget.used.Load(),
+		PeakBytes:  d.budget.peak.Load(),
+		LimitBytes: d.budget.limit,
+		Refused:    d.budget.refused.Load(),
+	}
+	return resp, nil
 }
 
 // Shutdown starts the ordered shutdown and returns. The response reaches
@@ -155,12 +211,12 @@ func (d *daemon) Shutdown(ctx context.Context, req *pb.ShutdownRequest) (*pb.Shu
 	return &pb.ShutdownResponse{}, nil
 }
 
-// logCall logs a finished call at debug level.
+// logCall logs a finished call at debug level. It checks the level before
+// it makes the call's logger, which costs allocations on every call.
 func (d *daemon) logCall(ctx context.Context, op string, r *pool.Result) {
-	log := d.logger(callThread(ctx))
-	if !log.Enabled(ctx, slog.LevelDebug) {
+	if !d.log.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
-	log.Debug("call finished", "op", op, "result", r.String(), "session", r.Session, "pid", r.PID,
+	d.logger(callThread(ctx)).Debug("call finished", "op", op, "result", r.String(), "session", r.Session, "pid", r.PID,
 		"queued", r.Started.Sub(r.Queued).Round(time.Microsecond), "ran", r.Finished.Sub(r.Started).Round(time.Microsecond))
 }

@@ -27,7 +27,7 @@ import (
 // its pid once Started has arrived.
 func startSleep(t *testing.T, ctx context.Context, conn *grpc.ClientConn) (int, pb.Mothreads_ExecClient) {
 	t.Helper()
-	st, err := pb.NewMothreadsClient(conn).Exec(ctx, &pb.ExecRequest{Command: &pb.Command{Argv: []string{"sleep", "300"}}})
+	st, err := pb.NewMothreadsClient(conn).Exec(ctx, &pb.ExecRequest{Command: &pb.Command{Argv: bs("sleep", "300")}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func wantFieldError(t testing.TB, err error, code codes.Code, field string) {
 // field named (C9), and the daemon goes on serving.
 func TestValidation(t *testing.T) {
 	d := startDaemon(t, daemon.Config{})
-	unknown := &pb.Command{Script: "true"}
+	unknown := &pb.Command{Script: []byte("true")}
 	unknown.ProtoReflect().SetUnknown(protowire.AppendVarint(protowire.AppendTag(nil, 99, protowire.VarintType), 1))
 	for _, tc := range []struct {
 		name  string
@@ -57,19 +57,19 @@ func TestValidation(t *testing.T) {
 		field string
 	}{
 		{"empty", &pb.Command{}, codes.InvalidArgument, "argv"},
-		{"both", &pb.Command{Argv: []string{"true"}, Script: "true"}, codes.InvalidArgument, "script"},
-		{"nul-argv", &pb.Command{Argv: []string{"echo", "a\x00b"}}, codes.InvalidArgument, "argv[1]"},
-		{"nul-script", &pb.Command{Script: "echo \x00"}, codes.InvalidArgument, "script"},
-		{"env-name", &pb.Command{Script: "true", Env: []string{"OK=1", "1BAD=x"}}, codes.InvalidArgument, "env[1]"},
-		{"env-shape", &pb.Command{Script: "true", Env: []string{"NOEQUALS"}}, codes.InvalidArgument, "env[0]"},
-		{"base-env-nul", &pb.Command{Script: "true", BaseEnv: &pb.BaseEnv{Vars: []string{"A=\x00"}}}, codes.InvalidArgument, "base_env.vars[0]"},
-		{"cwd", &pb.Command{Script: "true", Cwd: "/nonexistent/dir"}, codes.NotFound, "cwd"},
-		{"argv0", &pb.Command{Argv: []string{"no-such-command-here"}}, codes.NotFound, "argv[0]"},
-		{"negative-timeout", &pb.Command{Script: "true", Timeout: durationpb.New(-time.Second)}, codes.InvalidArgument, "timeout"},
-		{"negative-grace", &pb.Command{Script: "true", KillGrace: durationpb.New(-time.Second)}, codes.InvalidArgument, "kill_grace"},
-		{"bad-duration", &pb.Command{Script: "true", Timeout: &durationpb.Duration{Seconds: 1, Nanos: -1}}, codes.InvalidArgument, "timeout"},
-		{"session-name", &pb.Command{Script: "true", Session: "a b"}, codes.InvalidArgument, "session"},
-		{"tty-on-exec", &pb.Command{Script: "true", Tty: &pb.WindowSize{Rows: 24, Cols: 80}}, codes.InvalidArgument, "tty"},
+		{"both", &pb.Command{Argv: bs("true"), Script: []byte("true")}, codes.InvalidArgument, "script"},
+		{"nul-argv", &pb.Command{Argv: bs("echo", "a\x00b")}, codes.InvalidArgument, "argv[1]"},
+		{"nul-script", &pb.Command{Script: []byte("echo \x00")}, codes.InvalidArgument, "script"},
+		{"env-name", &pb.Command{Script: []byte("true"), Env: bs("OK=1", "1BAD=x")}, codes.InvalidArgument, "env[1]"},
+		{"env-shape", &pb.Command{Script: []byte("true"), Env: bs("NOEQUALS")}, codes.InvalidArgument, "env[0]"},
+		{"base-env-nul", &pb.Command{Script: []byte("true"), BaseEnv: &pb.BaseEnv{Vars: bs("A=\x00")}}, codes.InvalidArgument, "base_env.vars[0]"},
+		{"cwd", &pb.Command{Script: []byte("true"), Cwd: []byte("/nonexistent/dir")}, codes.NotFound, "cwd"},
+		{"argv0", &pb.Command{Argv: bs("no-such-command-here")}, codes.NotFound, "argv[0]"},
+		{"negative-timeout", &pb.Command{Script: []byte("true"), Timeout: durationpb.New(-time.Second)}, codes.InvalidArgument, "timeout"},
+		{"negative-grace", &pb.Command{Script: []byte("true"), KillGrace: durationpb.New(-time.Second)}, codes.InvalidArgument, "kill_grace"},
+		{"bad-duration", &pb.Command{Script: []byte("true"), Timeout: &durationpb.Duration{Seconds: 1, Nanos: -1}}, codes.InvalidArgument, "timeout"},
+		{"session-name", &pb.Command{Script: []byte("true"), Session: "a b"}, codes.InvalidArgument, "session"},
+		{"tty-on-exec", &pb.Command{Script: []byte("true"), Tty: &pb.WindowSize{Rows: 24, Cols: 80}}, codes.InvalidArgument, "tty"},
 		{"unknown-field", unknown, codes.InvalidArgument, "command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,7 +83,7 @@ func TestValidation(t *testing.T) {
 		})
 	}
 
-	_, err := d.rpc.Run(context.Background(), &pb.RunRequest{Command: &pb.Command{Script: "true"}, OutputLimit: -1})
+	_, err := d.rpc.Run(context.Background(), &pb.RunRequest{Command: &pb.Command{Script: []byte("true")}, OutputLimit: -1})
 	wantFieldError(t, err, codes.InvalidArgument, "output_limit")
 
 	// The client sees the same as a *client.RequestError.
@@ -102,7 +102,7 @@ func TestValidation(t *testing.T) {
 // ResourceExhausted.
 func TestRequestTooLarge(t *testing.T) {
 	d := startDaemon(t, daemon.Config{MaxRequestBytes: 1 << 16})
-	_, err := d.rpc.Run(context.Background(), &pb.RunRequest{Command: &pb.Command{Script: "true", StdinData: make([]byte, 1<<17)}})
+	_, err := d.rpc.Run(context.Background(), &pb.RunRequest{Command: &pb.Command{Script: []byte("true"), StdinData: make([]byte, 1<<17)}})
 	if status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("error %v, want ResourceExhausted", err)
 	}

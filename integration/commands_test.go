@@ -181,7 +181,8 @@ func TestBenchJSON(t *testing.T) {
 		concurrency float64
 	}{
 		{"argv", []string{"bench", "-n", "6", "--json", "--", "true"}, 1},
-		{"script, concurrent", []string{"bench", "-n", "6", "-c", "2", "--json", "-c", "echo hi >/dev/null"}, 2},
+		{"script, concurrent", []string{"bench", "-n", "6", "-j", "2", "--json", "-c", "echo hi >/dev/null"}, 2},
+		{"sticky, with a gap", []string{"bench", "-n", "4", "--session", "b1", "--gap", "1ms", "--json", "-c", "true"}, 1},
 		{"init", []string{"bench", "-n", "4", "--init", "MTI_INIT=1", "--json", "-c", `[ "$MTI_INIT" = 1 ]`}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -221,6 +222,59 @@ func TestBenchJSON(t *testing.T) {
 	}
 }
 
+// TestBenchOlderCFlag: -c N (a whole number) still sets the callers, with a
+// note on stderr that names -j.
+func TestBenchOlderCFlag(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.run("bench", "-n", "4", "-c", "2", "--json", "-c", "true").want(t, 0)
+	if !strings.Contains(r.stderr, "deprecated") || !strings.Contains(r.stderr, "-j 2") {
+		t.Errorf("stderr %q, want a deprecation note naming -j 2", r.stderr)
+	}
+	var v struct{ Concurrency float64 }
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.Concurrency != 2 {
+		t.Errorf("concurrency %v, %v; want 2", v.Concurrency, err)
+	}
+}
+
+// TestBenchSuite runs the suite with 3 calls per side of the quick rows: one
+// JSON object, one entry per path of issue 10, each with both sides, the
+// ratio and, where the issue sets one, the target and the verdict.
+func TestBenchSuite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.run("bench", "--suite", "-n", "3", "--json").want(t, 0)
+	var v struct {
+		CPUs int
+		Rows []struct {
+			Path      string
+			Mothreads struct {
+				P50US float64 `json:"p50_us"`
+			}
+			Baseline struct {
+				P50US float64 `json:"p50_us"`
+			}
+			Ratio  float64
+			Target float64
+			Met    *bool
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+		t.Fatalf("bench --suite --json: %v in %q", err, r.stdout)
+	}
+	if len(v.Rows) != 10 || v.CPUs < 1 {
+		t.Fatalf("%d rows (cpus %d), want 10:\n%s", len(v.Rows), v.CPUs, r.stdout)
+	}
+	for _, row := range v.Rows {
+		if row.Mothreads.P50US <= 0 || row.Baseline.P50US <= 0 || row.Ratio <= 0 || (row.Target > 0) != (row.Met != nil) {
+			t.Errorf("row %+v", row)
+		}
+	}
+	if r := e.run("bench", "--suite", "-c", "true"); r.code != 125 || !strings.Contains(r.stderr, "--suite") {
+		t.Errorf("--suite with a script: status %d, stderr %q", r.code, r.stderr)
+	}
+}
+
 func TestBenchText(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -236,6 +290,7 @@ func TestBenchText(t *testing.T) {
 	}{
 		{[]string{"bench", "-n", "0", "--", "true"}, "-n"},
 		{[]string{"bench", "-c", "0", "--", "true"}, "concurrency"},
+		{[]string{"bench", "-j", "0", "--", "true"}, "concurrency"},
 		{[]string{"bench"}, "nothing to run"},
 		{[]string{"bench", "-c", "true", "--", "true"}, "not both"},
 	} {

@@ -51,6 +51,16 @@ type Config struct {
 	MaxUses int
 	// MaxAge recycles a session older than that, once idle; zero means never.
 	MaxAge time.Duration
+	// MaxSticky bounds the sticky sessions, which count against
+	// MaxSessions too. A new sticky session beyond it closes the least
+	// recently used idle one (whose next call then starts afresh), or is
+	// refused if all are busy. Zero means half of MaxSessions, at least 1,
+	// so that isolated calls always have sessions of their own.
+	MaxSticky int
+	// StickyIdleTimeout closes a sticky session unused that long (a call
+	// that creates one can ask for its own, Request.SessionIdleTimeout);
+	// zero means IdleTimeout.
+	StickyIdleTimeout time.Duration
 	// IdleTimeout stops sessions idle longer than that beyond MinIdle, and
 	// sticky sessions unused that long; zero means never.
 	IdleTimeout time.Duration
@@ -89,7 +99,7 @@ func (c Config) normalized() (Config, error) {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"min_idle", c.MinIdle}, {"max_sessions", c.MaxSessions}, {"max_uses", c.MaxUses}, {"max_request_bytes", c.Limits.MaxRequestBytes}} {
+	}{{"min_idle", c.MinIdle}, {"max_sessions", c.MaxSessions}, {"max_sticky", c.MaxSticky}, {"max_uses", c.MaxUses}, {"max_request_bytes", c.Limits.MaxRequestBytes}} {
 		if f.v < 0 {
 			return c, fmt.Errorf("config %s: negative value %d", f.name, f.v)
 		}
@@ -97,7 +107,7 @@ func (c Config) normalized() (Config, error) {
 	for _, f := range []struct {
 		name string
 		v    time.Duration
-	}{{"max_age", c.MaxAge}, {"idle_timeout", c.IdleTimeout}, {"queue_timeout", c.QueueTimeout},
+	}{{"max_age", c.MaxAge}, {"idle_timeout", c.IdleTimeout}, {"sticky_idle_timeout", c.StickyIdleTimeout}, {"queue_timeout", c.QueueTimeout},
 		{"default_timeout", c.DefaultTimeout}, {"kill_grace", c.KillGrace}, {"drain_timeout", c.DrainTimeout},
 		{"start_timeout", c.StartTimeout}} {
 		if f.v < 0 {
@@ -122,6 +132,15 @@ func (c Config) normalized() (Config, error) {
 	}
 	if c.MaxSessions == 0 {
 		c.MaxSessions = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if c.MaxSticky == 0 {
+		c.MaxSticky = max(1, c.MaxSessions/2)
+	}
+	if c.MaxSticky > c.MaxSessions {
+		return c, fmt.Errorf("config max_sticky: %d is over max_sessions %d", c.MaxSticky, c.MaxSessions)
+	}
+	if c.StickyIdleTimeout == 0 {
+		c.StickyIdleTimeout = c.IdleTimeout
 	}
 	if c.MinIdle > c.MaxSessions {
 		return c, fmt.Errorf("config min_idle: %d is over max_sessions %d", c.MinIdle, c.MaxSessions)

@@ -86,8 +86,11 @@ func (p *Pool) await(w *waiter, dequeue func() bool) (*session, error) {
 	if w.c.Cancelled().Fired() {
 		return nil, &RequestError{Kind: Unavailable, Problem: w.c.CancelReason() + " (while queued)"}
 	}
+	p.mu.Lock()
+	sticky := len(p.sticky)
+	p.mu.Unlock()
 	return nil, &RequestError{Kind: Busy, Err: ErrQueueTimeout,
-		Problem: fmt.Sprintf("all %d sessions stayed busy for the queue timeout (%v)", p.cfg.MaxSessions, p.cfg.QueueTimeout)}
+		Problem: fmt.Sprintf("all %d sessions (%d of them sticky) stayed busy for the queue timeout (%v)", p.cfg.MaxSessions, sticky, p.cfg.QueueTimeout)}
 }
 
 func (p *Pool) dequeueLocked(q *[]*waiter, w *waiter) bool {
@@ -114,7 +117,17 @@ func (p *Pool) growLocked() {
 	if p.closed {
 		return
 	}
-	for len(p.waiters) > p.starting && len(p.sessions) < p.cfg.MaxSessions {
+	for len(p.waiters) > p.starting {
+		if len(p.sessions)-p.retiringLocked() >= p.cfg.MaxSessions {
+			// Full: only idle sticky sessions could make room (when
+			// MaxSticky allows them every session).
+			if !p.evictStickyLocked() {
+				return
+			}
+		}
+		if len(p.sessions) >= p.cfg.MaxSessions {
+			return // room comes when the evicted session is gone (kickKeeper)
+		}
 		p.newSessionLocked("", p.spec())
 	}
 }

@@ -4,11 +4,11 @@ package pool
 
 import (
 	"fmt"
+	"github.com/mothreads/mothreads/pool/internal/proc"
 
 	"github.com/mothreads/mothreads/pool/internal/bash"
 	"github.com/mothreads/mothreads/pool/internal/driver"
 	"github.com/mothreads/mothreads/pool/internal/posix"
-	"github.com/mothreads/mothreads/pool/internal/proc"
 )
 
 // pickDriver chooses the bash driver for bash 4.4 or newer (an older bash is
@@ -32,9 +32,8 @@ func newShell(kind driverKind, spec *driver.Spec) (driver.Shell, error) {
 	return bash.Start(spec)
 }
 
-// exactStatus reports whether sessions of this kind get every process's
-// exit status from the kernel (bash sessions on a kernel with pidfd exit
-// status).
+// exactStatus says whether the kernel keeps the exit status of any process
+// in its pidfd (see driver.Spec.ExactStatus).
 func exactStatus(kind driverKind, sp *proc.Spawner) bool {
 	return kind == kindBash && proc.HasPidfdExit(sp.Start)
 }

@@ -24,6 +24,5 @@ func newShell(kind driverKind, spec *driver.Spec) (driver.Shell, error) {
 	return posix.New(spec)
 }
 
-// exactStatus is false: without pidfd the kernel does not report the exit
-// status of a process that is not the pool's child.
+// exactStatus is false: no pidfd here.
 func exactStatus(driverKind, *proc.Spawner) bool { return false }

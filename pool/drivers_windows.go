@@ -32,6 +32,5 @@ func newShell(kind driverKind, spec *driver.Spec) (driver.Shell, error) {
 	return cmdexe.Start(spec)
 }
 
-// exactStatus is false: a cmd.exe call's status is its own process's,
-// which the driver waits for itself.
+// exactStatus is false: no pidfd here.
 func exactStatus(driverKind, *proc.Spawner) bool { return false }

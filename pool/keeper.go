@@ -73,10 +73,10 @@ func (p *Pool) maintain() {
 				extra--
 			}
 		}
-		for _, ss := range p.sticky {
-			if s := ss.sess; s != nil && !ss.busy && len(ss.waiters) == 0 && now.Sub(s.lastUsed) >= p.cfg.IdleTimeout {
-				p.retireLocked(s, false)
-			}
+	}
+	for _, ss := range p.sticky {
+		if s := ss.sess; s != nil && ss.idleTimeout > 0 && !ss.busy && len(ss.waiters) == 0 && now.Sub(s.lastUsed) >= ss.idleTimeout {
+			p.retireLocked(s, false)
 		}
 	}
 	for len(p.idle)+p.startingIdleLocked() < p.cfg.MinIdle && len(p.sessions) < p.cfg.MaxSessions {

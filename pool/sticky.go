@@ -10,10 +10,13 @@ import (
 // stickySession is a named session whose state persists between calls. One
 // call runs in it at a time; others queue for it (FIFO, queue timeout).
 type stickySession struct {
-	name    string
-	sess    *session // nil until started
-	busy    bool
-	waiters []*waiter
+	name        string
+	sess        *session // nil until started
+	busy        bool
+	waiters     []*waiter
+	created     time.Time
+	calls       int
+	idleTimeout time.Duration // zero: never
 }
 
 // acquireSticky returns the sticky session named by c, creating it if
@@ -34,6 +37,11 @@ func (p *Pool) acquireSticky(c *driver.Call) (*session, error) {
 		ss = nil
 	}
 	if ss == nil {
+		if p.liveStickyLocked() >= p.cfg.MaxSticky && !p.evictStickyLocked() {
+			p.mu.Unlock()
+			return nil, &RequestError{Field: "session", Kind: Busy, Err: ErrQueueTimeout,
+				Problem: fmt.Sprintf("cannot create sticky session %q: the %d sticky sessions allowed (max sticky) are all busy", name, p.cfg.MaxSticky)}
+		}
 		if len(p.sessions) >= p.cfg.MaxSessions && len(p.idle) > 0 {
 			p.retireLocked(p.idle[0], false)
 		}
@@ -47,7 +55,10 @@ func (p *Pool) acquireSticky(c *driver.Call) (*session, error) {
 			p.mu.Unlock()
 			return nil, err
 		}
-		ss = &stickySession{name: name, busy: true}
+		ss = &stickySession{name: name, busy: true, created: time.Now(), idleTimeout: p.cfg.StickyIdleTimeout}
+		if c.Req.SessionIdleTimeout > 0 {
+			ss.idleTimeout = c.Req.SessionIdleTimeout
+		}
 		p.sticky[name] = ss
 		w := newWaiter(c)
 		ss.waiters = append(ss.waiters, w)
@@ -58,6 +69,7 @@ func (p *Pool) acquireSticky(c *driver.Call) (*session, error) {
 	}
 	if !ss.busy && ss.sess != nil {
 		ss.busy = true
+		ss.calls++
 		p.assignLocked(ss.sess, c)
 		p.mu.Unlock()
 		return ss.sess, nil
@@ -125,8 +137,44 @@ func (p *Pool) stickyReleasedLocked(s *session) {
 	w := ss.waiters[0]
 	ss.waiters = ss.waiters[1:]
 	ss.busy = true
+	ss.calls++
 	p.assignLocked(s, w.c)
 	w.ready <- s
+}
+
+// liveStickyLocked counts the sticky sessions that hold or will hold a
+// session (not those on their way out).
+func (p *Pool) liveStickyLocked() int {
+	n := 0
+	for _, ss := range p.sticky {
+		if ss.sess == nil || !ss.sess.retiring {
+			n++
+		}
+	}
+	return n
+}
+
+// evictStickyLocked closes the least recently used idle sticky session, to
+// make room; it reports false if every sticky session is busy.
+func (p *Pool) evictStickyLocked() bool {
+	var lru *stickySession
+	for _, ss := range p.sticky {
+		s := ss.sess
+		if s == nil || ss.busy || len(ss.waiters) > 0 || s.retiring {
+			continue
+		}
+		if lru == nil || s.lastUsed.Before(lru.sess.lastUsed) {
+			lru = ss
+		}
+	}
+	if lru == nil {
+		return false
+	}
+	p.log.Info("closing the least recently used idle sticky session to make room", "session", lru.name,
+		"idle", time.Since(lru.sess.lastUsed).Round(time.Second))
+	delete(p.sticky, lru.name)
+	p.retireLocked(lru.sess, false)
+	return true
 }
 
 // stickyFailedLocked fails the calls waiting for a sticky session that could

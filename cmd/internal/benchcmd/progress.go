@@ -28,8 +28,9 @@ func newProgress(f *os.File) *progress {
 	return p
 }
 
-// phase starts showing "NAME done/total" and returns the function to call
-// after each call; the previous phase's line ends.
+// phase starts showing "NAME done/total" (just NAME when total is 0) and
+// returns the function to call after each call; the previous phase's line
+// ends.
 func (p *progress) phase(name string, total int) func() {
 	p.close()
 	if p.f == nil {
@@ -45,7 +46,11 @@ func (p *progress) phase(name string, total int) func() {
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for {
-			fmt.Fprintf(p.f, "\r\033[K%s %d/%d", name, p.done.Load(), total)
+			if total > 0 {
+				fmt.Fprintf(p.f, "\r\033[K%s %d/%d", name, p.done.Load(), total)
+			} else {
+				fmt.Fprintf(p.f, "\r\033[K%s", name)
+			}
 			select {
 			case <-t.C:
 			case <-stopped:

@@ -29,7 +29,7 @@ func (o *options) run(ctx context.Context, st Streams, argv []string) error {
 	if err != nil {
 		return cli.Exit(cli.ExitFailed, fmt.Errorf("working directory: %w", err))
 	}
-	d, err := o.startDaemon(ctx, wd)
+	d, err := startPrivate(ctx, wd, o.init, o.concurrency)
 	if err != nil {
 		return cli.Exit(cli.ExitFailed, err)
 	}
@@ -40,7 +40,7 @@ func (o *options) run(ctx context.Context, st Streams, argv []string) error {
 		return cli.Exit(cli.ExitFailed, err)
 	}
 	defer c.Close()
-	req := &client.Request{Argv: argv, Script: o.script, BaseDir: wd, BaseEnv: os.Environ()}
+	req := &client.Request{Argv: argv, Script: o.script, BaseDir: wd, BaseEnv: os.Environ(), Session: o.session}
 	callDaemon := func(ctx context.Context) (bool, error) {
 		res, err := c.Exec(ctx, req, nil, nil)
 		if err != nil {
@@ -55,17 +55,13 @@ func (o *options) run(ctx context.Context, st Streams, argv []string) error {
 	// Untimed: one call per caller on each side, which also makes the
 	// daemon start its sessions and the spawns' files cached.
 	for _, side := range []func(context.Context) (bool, error){callDaemon, spawn} {
-		if _, err := measure(ctx, o.concurrency, o.concurrency, side, nil); err != nil {
+		if _, err := measure(ctx, o.concurrency, o.concurrency, 0, side, nil); err != nil {
 			return cli.Exit(cli.ExitFailed, fmt.Errorf("warm-up: %w", err))
 		}
 	}
-	daemonSide, err := measure(ctx, o.n, o.concurrency, callDaemon, prog.phase("daemon", o.n))
+	daemonSide, spawnSide, err := interleave(ctx, o.n, o.concurrency, o.gap, callDaemon, spawn, prog.phase("daemon and spawn", 2*o.n))
 	if err != nil {
-		return cli.Exit(cli.ExitFailed, fmt.Errorf("through the daemon: %w", err))
-	}
-	spawnSide, err := measure(ctx, o.n, o.concurrency, spawn, prog.phase("spawn", o.n))
-	if err != nil {
-		return cli.Exit(cli.ExitFailed, fmt.Errorf("spawning: %w", err))
+		return cli.Exit(cli.ExitFailed, err)
 	}
 	prog.close()
 	r := report{n: o.n, concurrency: o.concurrency, daemon: daemonSide, spawn: spawnSide}
@@ -121,20 +117,65 @@ func (o *options) describe(argv []string) string {
 	if o.init != "" {
 		what += ", --init " + strconv.Quote(o.init)
 	}
+	if o.session != "" {
+		what += ", --session " + strconv.Quote(o.session)
+	}
+	if o.gap != 0 {
+		what += ", --gap " + o.gap.String()
+	}
 	return what
 }
 
 // side is one side's figures.
 type side struct {
 	latencies []time.Duration // sorted
-	wall      time.Duration
+	wall      time.Duration   // time spent calling (gaps included, turns of the other side not)
 	failed    int
 }
 
-// measure runs call n times from c goroutines and returns the sorted
-// latencies; it stops at the first error. tick, when not nil, is called
-// after each call.
-func measure(ctx context.Context, n, c int, call func(context.Context) (bool, error), tick func()) (side, error) {
+// add appends another batch's figures (latencies unsorted until sort).
+func (s *side) add(b side) {
+	s.latencies = append(s.latencies, b.latencies...)
+	s.wall += b.wall
+	s.failed += b.failed
+}
+
+// roundPerCaller is how many calls each caller makes on one side before the
+// other side takes its turn: enough that most calls of a side follow a call
+// of the same side (back to back), few enough that both sides see the same
+// machine.
+const roundPerCaller = 20
+
+// interleave measures n calls of a and n calls of b with c callers, in
+// turns of c×roundPerCaller calls (one call each when c is 1 and a gap is
+// set, as then every call follows a pause anyway). gap is a pause after
+// each call, within a side's turn. tick, when not nil, is called after each
+// call of either side.
+func interleave(ctx context.Context, n, c int, gap time.Duration, a, b func(context.Context) (bool, error), tick func()) (sa, sb side, err error) {
+	round := c * roundPerCaller
+	if c == 1 && gap > 0 {
+		round = 1
+	}
+	for done := 0; done < n; {
+		k := min(round, n-done)
+		for i, call := range []func(context.Context) (bool, error){a, b} {
+			s, err := measure(ctx, k, c, gap, call, tick)
+			if err != nil {
+				return side{}, side{}, fmt.Errorf("%s: %w", [2]string{"through the daemon", "spawning"}[i], err)
+			}
+			[2]*side{&sa, &sb}[i].add(s)
+		}
+		done += k
+	}
+	sortDurations(sa.latencies)
+	sortDurations(sb.latencies)
+	return sa, sb, nil
+}
+
+// measure runs call n times from c goroutines, pausing gap after each call,
+// and returns the sorted latencies; it stops at the first error. tick, when
+// not nil, is called after each call.
+func measure(ctx context.Context, n, c int, gap time.Duration, call func(context.Context) (bool, error), tick func()) (side, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	lat := make([]time.Duration, n)
@@ -161,6 +202,9 @@ func measure(ctx context.Context, n, c int, call func(context.Context) (bool, er
 				if tick != nil {
 					tick()
 				}
+				if gap > 0 {
+					pause(ctx, gap)
+				}
 			}
 		})
 	}
@@ -173,28 +217,39 @@ func measure(ctx context.Context, n, c int, call func(context.Context) (bool, er
 	return side{latencies: lat, wall: wall, failed: int(failed.Load())}, nil
 }
 
+// pause waits d or until ctx ends.
+func pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
 // private is bench's own daemon.
 type private struct {
 	dir, socket string
 	child       *daemonctl.Child
 }
 
-// startDaemon starts the private daemon in a new temporary directory and
-// waits until it serves.
-func (o *options) startDaemon(ctx context.Context, wd string) (*private, error) {
+// startPrivate starts a private daemon in a new temporary directory, with
+// the sessions' init script init (may be empty) and at least minIdle warm
+// sessions, and waits until it serves.
+func startPrivate(ctx context.Context, wd, init string, minIdle int) (*private, error) {
 	dir, err := os.MkdirTemp("", "mtb")
 	if err != nil {
 		return nil, fmt.Errorf("temporary directory: %w", err)
 	}
 	p := &private{dir: dir, socket: filepath.Join(dir, "d.sock")}
 	args := []string{
-		"--min-idle", strconv.Itoa(o.concurrency),
-		"--max-sessions", strconv.Itoa(max(o.concurrency, 4)),
+		"--min-idle", strconv.Itoa(minIdle),
+		"--max-sessions", strconv.Itoa(max(minIdle, 4) + 2), // room for a sticky session
 		"--exit-idle", "1m", // in case bench dies without stopping it
 		"--log-level", "warn",
 	}
-	if o.init != "" {
-		args = append(args, "--init", o.init)
+	if init != "" {
+		args = append(args, "--init", init)
 	}
 	p.child, err = daemonctl.Start(daemonctl.Spec{Socket: p.socket, Args: args, LogFile: filepath.Join(dir, "d.log"), Dir: wd})
 	if err != nil {

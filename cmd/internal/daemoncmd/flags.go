@@ -44,6 +44,7 @@ type flags struct {
 	queueTimeout, defaultTimeout  time.Duration
 	killGrace, drainTimeout       time.Duration
 	exitIdle                      time.Duration
+	maxBufferedMiB                int // --max-buffered (the call path's memory budget)
 
 	logFormat, logLevel string
 }
@@ -76,6 +77,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	flagval.DurationVar(fs, &f.killGrace, "kill-grace", "", DefaultKillGrace, "time between SIGTERM and SIGKILL when a call is timed out or cancelled")
 	flagval.DurationVar(fs, &f.drainTimeout, "drain-timeout", "", DefaultDrainTimeout, "at shutdown, how long calls in flight may finish before they are cancelled")
 	flagval.DurationVar(fs, &f.exitIdle, "exit-idle", "", 0, "exit after this long without calls (0: never; auto-started daemons use 10m)")
+	flagval.IntVar(fs, &f.maxBufferedMiB, "max-buffered", "", daemon.DefaultMaxBuffered>>20, 1, "MiB the daemon may hold for buffered Run output and queued stdin; calls beyond are refused (ResourceExhausted)")
 	flagval.EnumVar(fs, &f.logFormat, "log-format", "text", []string{"text", "json"}, "log format on stderr")
 	flagval.EnumVar(fs, &f.logLevel, "log-level", "info", []string{"debug", "info", "warn", "error"}, "least severe level logged")
 	envflag.Bind(fs, EnvPrefix)
@@ -111,6 +113,7 @@ func (f *flags) config(version string) (daemon.Config, error) {
 		TCPAuthTimeout:         f.tcpAuthTimeout,
 		HealthListen:           f.healthListen,
 		ExitIdle:               f.exitIdle,
+		MaxBuffered:            int64(f.maxBufferedMiB) << 20,
 		Version:                version,
 		Pool: pool.Config{
 			Shell:          f.shell,

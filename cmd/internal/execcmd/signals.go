@@ -109,3 +109,15 @@ func (i *interrupts) stop() {
 	close(i.done)
 	<-i.exited
 }
+
+// survivePipeWrites makes writes to a closed pipe on the CLI's stdout and
+// stderr fail with EPIPE instead of killing the CLI with SIGPIPE: the CLI
+// then stops delivering that stream and the command's own next write to it
+// fails, as if the command wrote to that pipe itself (see Process.Wait),
+// while the other stream and the exit status go on. The notification is
+// never read and never stopped: it only changes what such a write does.
+// (Go resets a notified signal to its default in the programs it starts, so
+// nothing the CLI starts inherits it.)
+func survivePipeWrites() {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+}

@@ -4,10 +4,13 @@ package bash
 
 import (
 	"bufio"
+	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -33,7 +36,7 @@ func newDiagTail(f *os.File, log *slog.Logger) *diagTail {
 func (d *diagTail) run() {
 	defer close(d.done)
 	defer d.f.Close()
-	sc := bufio.NewScanner(d.f)
+	sc := bufio.NewScanner(eioIsEOF{d.f})
 	sc.Buffer(make([]byte, 4096), 64<<10)
 	for sc.Scan() {
 		line := sc.Text()
@@ -88,4 +91,16 @@ func (d *diagTail) settle() {
 func (d *diagTail) stop() {
 	d.f.SetReadDeadline(time.Now())
 	<-d.done
+}
+
+// eioIsEOF reads f, taking EIO for the end: a pseudo-terminal's master
+// reads EIO once no process holds its terminal.
+type eioIsEOF struct{ f *os.File }
+
+func (r eioIsEOF) Read(b []byte) (int, error) {
+	n, err := r.f.Read(b)
+	if err != nil && errors.Is(err, syscall.EIO) {
+		err = io.EOF
+	}
+	return n, err
 }

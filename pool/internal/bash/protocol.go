@@ -15,19 +15,25 @@ import (
 // The session protocol, in one place. session.bash is the other half; the
 // tests in protocol_test.go drive it with no pool.
 //
-// A session's shell is `bash --noprofile --norc -c BOOT bash` with:
+// An isolated session's shell is `bash --noprofile --norc -c BOOT bash`
+// (bootIsolated) with:
 //
 //	fd 0     /dev/null
 //	fd 1, 2  the diagnostics pipe (logged, never user output)
 //	fd 4     the control socket (SOCK_STREAM): pool <-> shell
 //
+// A sticky session's shell is `bash --noprofile --norc -m -s`: it reads its
+// commands from the control socket (fd 0 and fd 4), and fds 1 and 2 are a
+// pseudo-terminal of the pool's, its controlling terminal.
+//
 // Pool -> shell, on the control socket:
 //
 //	block      = 8 decimal digits N, then N characters (ASCII only)
-//	start      = block(session.bash) block(session dir) block(init script)
+//	start      = [bootSticky] block(session.bash) block(mode) block(session dir)
+//	             block(init script)         (bootSticky for a sticky shell)
 //	fork       = "f " slot " " token "\n"    isolated: fork slot's child; its
 //	                                         FIFOs are DIR/token.{o,e,i}
-//	call       = "c " slot "\n" block(job)   sticky: run a call in the shell
+//	call       = stickyCall(slot, job)      sticky: run a call in the shell
 //	quit       = "q\n", or end of stream
 //
 // Shell -> pool, on the control socket:
@@ -43,21 +49,27 @@ import (
 //	started    = "s " slot "\n"              sticky: the call's job is applied
 //	done       = "d " slot " " status "\n"   sticky: the call's script ended
 //	error      = "e " slot " " what "\n"     sticky: the job failed (what: cwd)
+//	fence      = "z " slot " " status "\n"   sticky: the call's line is over
+//	                                         (after done, or after an interrupt
+//	                                         discarded it; then status is $?)
 //
 // Pool -> a child, on its FIFO i: block(job), then the call's stdin if it has
 // one. A job is shell code (ASCII only; see encodeJob) that the child
 // evaluates before the script.
 //
-// A child -> pool, on its FIFO o, before any output of the call: one header
-// byte, headerOK, or headerFail followed by a reason and "\n" (the call did
-// not start; the child exits).
+// A child -> pool, on its FIFO r (fd 3 until the script, which runs with fd
+// 3 closed; bash keeps the FIFO on a close-on-exec descriptor meanwhile):
 //
-// An isolated call's exit status is read from the kernel (pidfd) where it can
-// be; see exit_linux.go.
-const (
-	headerOK   = 0x06
-	headerFail = 0x15
-)
+//	set up     = "s\n"                      the call starts
+//	           | "f " what "\n"              it cannot (what: cwd); the child exits
+//	ended      = trap "\0" status "\n"       the script ran to its end with
+//	                                         status; trap is `trap -p EXIT`
+//
+// An isolated call's exit status is the kernel's (its pidfd). When the
+// script ran to its end and set no EXIT trap, the child has nothing left to
+// do but exit, which takes the kernel a while to finish (its memory goes);
+// the call then ends at the "ended" report, and the kernel's status is
+// checked against it afterwards.
 
 // bootIsolated and bootSticky are the -c text of a session's shell: they read
 // session.bash from the control socket, evaluate it, and run the main loop.
@@ -66,9 +78,21 @@ const (
 // names its errors as `bash -c` would.
 const (
 	bootHead     = `IFS= read -rN8 __mt_n<&4&&IFS= read -rN$((10#$__mt_n)) __mt_p<&4&&eval "$__mt_p"&&while __mt_next;do `
-	bootIsolated = bootHead + `(__mt_child||exit;: "$0";eval "$BASH_EXECUTION_STRING")&__mt_forked;done`
-	bootSticky   = bootHead + `eval "$BASH_EXECUTION_STRING" <&58 >&60 2>&59 58<&- 59>&- 60>&-;__mt_done;done`
+	bootIsolated = bootHead + `(__mt_child||exit;: "$0";{ eval "$BASH_EXECUTION_STRING";} 3>&-;{ __mt_x=$?;\command set +x;\command trap -p EXIT;\command printf '\0%s\n' "$__mt_x";} >&3 2>/dev/null;\command exit "$__mt_x")&__mt_forked;done`
+	// bootSticky is the first line of a sticky shell's input (it reads its
+	// commands from the control socket): it loads session.bash like the
+	// isolated boot line.
+	bootSticky = `IFS= read -rN8 __mt_n<&4&&IFS= read -rN$((10#$__mt_n)) __mt_p<&4&&eval "$__mt_p"` + "\n"
 )
+
+// stickyCall is the input that runs call slot in a sticky shell: the
+// command line that applies its job (which follows it as a block) and
+// evaluates its script, then the fence line (see session.bash).
+func stickyCall(slot int, job string) []byte {
+	b := fmt.Appendf(nil, "__mt_call %d&&{ eval \"$BASH_EXECUTION_STRING\" <&58 >&60 2>&59 58<&- 59>&- 60>&-;__mt_done;}\n", slot)
+	b = appendBlock(b, job)
+	return fmt.Appendf(b, "__mt_fence %d\n", slot)
+}
 
 // appendBlock appends text as a block: its length in eight digits, then it.
 func appendBlock(b []byte, text string) []byte {
@@ -107,7 +131,7 @@ func parseReport(line string) (report, error) {
 	r := report{kind: f[0][0]}
 	want := 2
 	switch r.kind {
-	case 'k', 'r', 'd', 'e':
+	case 'k', 'r', 'd', 'e', 'z':
 		want = 3
 	case 'F', 's':
 	default:
@@ -259,54 +283,68 @@ func encodeJob(j *job) string {
 		}
 		w(`\command exec 58<`, quote(in), ` 59>`, quote(j.fifoPrefix+".e"), ` 60>`, quote(j.fifoPrefix+".o"))
 	}
+	if !j.sticky {
+		w(`BASH_EXECUTION_STRING=`, quote(j.script))
+	}
+	// The environment changes run with stderr to /dev/null (a readonly
+	// variable of the session cannot be exported, say): one redirection
+	// for all of them, as each costs a few system calls.
+	b.WriteString("{ :\n")
 	if j.dir != "" {
-		fail := `{ \builtin printf '\025cwd\n'; \builtin exit 0; }`
+		fail := `{ \builtin printf 'f cwd\n' >&3; \builtin exit 0; }`
 		if j.sticky {
 			fail = `__mt_fail=cwd`
 		}
-		w(`\builtin cd -- `, quote(j.dir), ` 2>/dev/null || `, fail)
+		w(`\builtin cd -- `, quote(j.dir), ` || `, fail)
 	}
 	if len(j.unset) > 0 {
 		b.WriteString(`\builtin unset -v`)
 		for _, k := range j.unset {
 			b.WriteString(" " + k)
 		}
-		w(` 2>/dev/null`)
+		b.WriteByte('\n')
 	}
-	for _, kv := range j.set {
-		k, v, _ := strings.Cut(kv, "=")
-		w(`\builtin export `, k, `=`, quote(v), ` 2>/dev/null`)
-	}
-	if j.shlvl != "" {
-		w(`\builtin export SHLVL=`, quote(j.shlvl), ` 2>/dev/null`)
-	}
-	if !j.sticky {
-		if j.hasOldpwd {
-			w(`\builtin export OLDPWD=`, quote(j.oldpwd), ` 2>/dev/null`)
-		} else {
-			w(`\builtin unset -v OLDPWD 2>/dev/null; \builtin export OLDPWD 2>/dev/null`)
+	if len(j.set) > 0 || j.shlvl != "" || !j.sticky && j.hasOldpwd {
+		b.WriteString(`\builtin export`)
+		for _, kv := range j.set {
+			k, v, _ := strings.Cut(kv, "=")
+			b.WriteString(" " + k + "=" + quote(v))
 		}
-		if !j.stdin {
-			w(`\command exec 0</dev/null`)
+		if j.shlvl != "" {
+			b.WriteString(" SHLVL=" + quote(j.shlvl))
 		}
+		if !j.sticky && j.hasOldpwd {
+			b.WriteString(" OLDPWD=" + quote(j.oldpwd))
+		}
+		b.WriteByte('\n')
 	}
-	w(`BASH_EXECUTION_STRING=`, quote(j.script))
-	if j.sticky {
-		return b.String()
+	if !j.sticky && !j.hasOldpwd {
+		w(`\builtin unset -v OLDPWD; \builtin export OLDPWD`)
 	}
 	if j.check {
 		// A script that does not parse runs as a real bash -c, which
 		// reports the error as `bash: -c: line N:` and runs what came
 		// before it; SHLVL is taken back as that bash adds one again.
 		w(`\builtin shopt -q extglob && __mt_x=-s || __mt_x=-u; \builtin shopt -s extglob`)
-		w(`if ! \builtin eval "__mt_c() { $BASH_EXECUTION_STRING`)
-		w(`}" 2>/dev/null; then \builtin shopt "$__mt_x" extglob; \builtin export SHLVL=$((SHLVL-1)); \builtin printf '\006'; \command exec -a bash -- "$BASH" -c "$BASH_EXECUTION_STRING"; fi`)
-		w(`\builtin unset -f __mt_c; \builtin shopt "$__mt_x" extglob; \builtin unset -v __mt_x`)
+		w(`\builtin eval "__mt_c() { $BASH_EXECUTION_STRING`)
+		w(`}" && __mt_c= || __mt_c=bad; \builtin unset -f __mt_c 2>/dev/null; \builtin shopt "$__mt_x" extglob; \builtin unset -v __mt_x`)
+	}
+	b.WriteString("} 2>/dev/null\n")
+	if !j.sticky && !j.stdin {
+		w(`\command exec 0</dev/null`)
+	}
+	if j.sticky {
+		w(`BASH_EXECUTION_STRING=`, quote(j.script))
+		return b.String()
+	}
+	if j.check {
+		w(`if [[ -n ${__mt_c-} ]]; then \builtin unset -v __mt_c; \builtin export SHLVL=$((SHLVL-1)); \builtin printf 's\n' >&3; \command exec 3>&-; \command exec -a bash -- "$BASH" -c "$BASH_EXECUTION_STRING"; fi`)
+		w(`\builtin unset -v __mt_c`)
 	}
 	if j.bashEnv != "" {
 		w(`\builtin . `, quote(j.bashEnv))
 	}
-	w(`\builtin printf '\006'`)
+	w(`\builtin printf 's\n' >&3`)
 	return b.String()
 }
 

@@ -3,12 +3,17 @@
 package bash
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mothreads/mothreads/pool/internal/driver"
 	"github.com/mothreads/mothreads/pool/internal/proc"
@@ -52,10 +57,19 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer s.finishSlot(sl)
 	pid := sl.pid
 	exited, stopWatch := proc.WatchPidfd(sl.pidfd)
-	defer stopWatch()
+	rep := readChildReports(sl.r)
+	sl.r = nil
+	early := false
+	defer func() {
+		stopWatch()
+		if early {
+			s.verifyExit(sl, rep)
+		} else {
+			s.finishSlot(sl)
+		}
+	}()
 
 	in := newInput(sl.i, appendBlock(nil, encodeJob(j)), c.Req.Stdin)
 	sl.i = nil
@@ -64,27 +78,44 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	defer s.setRunning(0)
 	c.MarkStarted(s.name, pid)
 	// The next child is forked after the wake-up, off the caller's path.
-	s.forkAheadAsync()
+	s.kickSpares()
 
-	hdr := &headerReader{f: sl.o}
-	out := proc.NewOutputs([]io.ReadCloser{hdr, sl.e}, []io.Writer{c.Req.Stdout, c.Req.Stderr})
+	out := proc.NewOutputs([]io.ReadCloser{sl.o, sl.e}, []io.Writer{c.Req.Stdout, c.Req.Stderr})
 	sl.o, sl.e = nil, nil
 	out.Start()
 
 	sup := &driver.Supervisor{Call: c, PGID: pid, Kill: func(sig syscall.Signal) { s.killCall(pid, sig) }}
-	sup.Wait(exited, &s.gone)
+	sup.Wait(exited, &s.gone, &rep.ended)
+	if rep.ended.Fired() && !exited.Fired() && !sup.Killed() {
+		// The script ran to its end: unless it left an EXIT trap or
+		// processes behind, the call is over now (see protocol.go).
+		if rep.trap == "" && len(proc.ChildrenOf1(pid)) == 0 && len(s.strays()) == 0 {
+			early = true
+			out.Abandon() // delivers what the pipes hold: all of the child's output
+			r := &driver.Result{Session: s.name, PID: pid, ExitCode: rep.status}
+			sup.Finish(r)
+			return r, nil
+		}
+		sup.Wait(exited, &s.gone)
+	}
 	if !exited.Fired() {
 		s.mirrorShellDeath(c, pid, exited)
 	}
 	s.endLeftovers(c, pid, out)
-	if hdr.failed != "" {
-		return nil, setupFailure(hdr.failed, c.Req)
-	}
-	if !hdr.ok {
-		return nil, fmt.Errorf("%s: the call's process ended before its command started", s.name)
+	rep.wait()
+	if rep.failed != "" {
+		return nil, setupFailure(rep.failed, c.Req)
 	}
 	r := &driver.Result{Session: s.name, PID: pid}
 	ws, err := proc.ExitStatus(sl.pidfd, pid)
+	if !rep.setup.Fired() {
+		// Killed before it could start the command (its shell died, or the
+		// call was cancelled at once): a result, as the call had started.
+		if err != nil || !ws.Signaled() {
+			return nil, fmt.Errorf("%s: the call's process ended before its command started", s.name)
+		}
+		r.Message = "the call's process was killed before its command started"
+	}
 	switch {
 	case err == nil && ws.Signaled():
 		r.ExitCode, r.Signal, r.CoreDumped = -1, ws.Signal(), ws.CoreDump()
@@ -99,6 +130,39 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	}
 	sup.Finish(r)
 	return r, nil
+}
+
+// verifyExit follows a call that ended at its child's "ended" report: the
+// child exits a moment later, and the kernel's exit status must be the one
+// the child reported. A mismatch (a script that wrote a report of its own,
+// or a bug) is logged, and the session is retired. It runs off the caller's
+// path and forgets the slot at the end.
+func (s *Shell) verifyExit(sl *slot, rep *childReports) {
+	s.mu.Lock()
+	s.exiting[sl.pid] = true
+	s.mu.Unlock()
+	go func() {
+		defer func() {
+			s.mu.Lock()
+			delete(s.exiting, sl.pid)
+			s.mu.Unlock()
+			s.finishSlot(sl)
+		}()
+		exited, stop := proc.WatchPidfd(sl.pidfd)
+		defer stop()
+		limit, release := signals.After(10 * time.Second)
+		defer release()
+		select {
+		case <-exited.Done():
+		case <-limit.Done():
+			syscall.Kill(sl.pid, syscall.SIGKILL)
+			exited.Wait()
+		}
+		ws, err := proc.ExitStatus(sl.pidfd, sl.pid)
+		if err == nil && (ws.Signaled() || ws.ExitStatus() != rep.status) {
+			s.violation(fmt.Sprintf("call process %d reported status %d but its exit status is %v", sl.pid, rep.status, ws))
+		}
+	}()
 }
 
 // takeSlot waits until the next slot's child is ready, and takes it.
@@ -209,6 +273,12 @@ func (s *Shell) killCall(pid int, sig syscall.Signal) {
 // the call's process: what calls left behind that outlived their parents
 // (the shell is a subreaper, so they are reparented to it). Without a
 // launcher the shell is no subreaper, and strays are found by session id.
+//
+// A child forked for a later call is the shell's child a moment before the
+// pool hears of it. The usual case costs one read: when the shell has no
+// more children than idle ones and ones being forked, there is no stray;
+// only otherwise does strays wait for the forks to be reported, to tell
+// them apart.
 func (s *Shell) strays() []int {
 	keep := map[int]bool{}
 	s.mu.Lock()
@@ -222,7 +292,21 @@ func (s *Shell) strays() []int {
 			pending = append(pending, &sl.forked)
 		}
 	}
+	for p := range s.exiting {
+		keep[p] = true
+	}
 	s.mu.Unlock()
+	if s.tree {
+		extra := 0
+		for _, p := range proc.ChildrenOf1(s.PID()) {
+			if !keep[p] {
+				extra++
+			}
+		}
+		if extra <= len(pending) {
+			return nil
+		}
+	}
 	if len(pending) > 0 {
 		// A child being forked for a later call is the shell's child
 		// before its fork report arrives: wait for the report (it follows
@@ -321,59 +405,70 @@ func setupFailure(what string, req *driver.Request) error {
 	return fmt.Errorf("call setup failed: %s", what)
 }
 
-// headerReader reads a child's stdout FIFO: first the one-byte header that
-// says whether the child set the call up (see protocol.go), then the
-// command's output.
-type headerReader struct {
-	f      *os.File
-	seen   bool
-	ok     bool
-	failed string
+// childReports reads what a child writes on its report FIFO (see
+// protocol.go).
+type childReports struct {
+	setup  signals.Signal // "s" or "f" came
+	failed string         // the reason of "f"
+	ended  signals.Signal // the script ran to its end
+	trap   string         // its EXIT trap, if it set one
+	status int            // its status
+	done   chan struct{}  // the reader is done
 }
 
-func (h *headerReader) Read(b []byte) (int, error) {
-	for !h.seen {
-		var one [1]byte
-		n, err := h.f.Read(one[:])
-		if n == 0 {
-			if err == nil {
-				continue
-			}
-			return 0, err
+// readChildReports starts reading f (the reader owns it). It reads to the
+// end of the FIFO whatever comes, so that nothing written there can block
+// or kill the child; "ended" counts only if what followed the set-up report
+// is exactly one well-formed end report.
+func readChildReports(f *os.File) *childReports {
+	rep := &childReports{done: make(chan struct{})}
+	go func() {
+		defer close(rep.done)
+		defer f.Close()
+		br := bufio.NewReaderSize(f, 512)
+		line, err := br.ReadString('\n')
+		switch {
+		case err != nil:
+		case line == "s\n":
+			rep.setup.Go()
+			rep.readEnd(br)
+		case strings.HasPrefix(line, "f "):
+			rep.failed = strings.TrimSpace(line[2:])
+			rep.setup.Go()
 		}
-		h.seen = true
-		switch one[0] {
-		case headerOK:
-			h.ok = true
-		case headerFail:
-			var reason []byte
-			for {
-				n, err := h.f.Read(one[:])
-				if n == 0 || one[0] == '\n' {
-					h.failed = string(reason)
-					if h.failed == "" {
-						h.failed = "unknown"
-					}
-					if err == nil {
-						err = io.EOF
-					}
-					return 0, err
-				}
-				reason = append(reason, one[0])
-			}
-		default:
-			h.failed = fmt.Sprintf("protocol: header byte %#x", one[0])
-			return 0, io.EOF
-		}
-	}
-	if !h.ok {
-		return 0, io.EOF
-	}
-	return h.f.Read(b)
+		io.Copy(io.Discard, br)
+	}()
+	return rep
 }
 
-// Close does nothing: the file is closed by PumpOut through File.
-func (h *headerReader) Close() error { return h.f.Close() }
+// readEnd reads the end report: `trap -p EXIT` (no NUL in it), NUL, the
+// status and a newline, with nothing before it but a trap's text.
+func (rep *childReports) readEnd(br *bufio.Reader) {
+	const most = 64 << 10
+	var b []byte
+	for len(b) < most {
+		chunk, err := br.ReadSlice('\n')
+		b = append(b, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		trap, st, ok := bytes.Cut(b, []byte{0})
+		if !ok {
+			continue // a trap's text of several lines
+		}
+		n, err := strconv.Atoi(string(bytes.TrimSuffix(st, []byte("\n"))))
+		if err != nil || n < 0 || n > 255 || bytes.IndexByte(st, 0) >= 0 {
+			return
+		}
+		rep.trap, rep.status = string(trap), n
+		rep.ended.Go()
+		return
+	}
+}
 
-// File is the FIFO, for the pumps' last reads (see proc.PumpOut).
-func (h *headerReader) File() *os.File { return h.f }
+// wait waits for the reader to end (the child has exited, or its FIFO was
+// closed).
+func (rep *childReports) wait() { <-rep.done }

@@ -21,8 +21,8 @@ __mt_rd() {
 __mt_kids=()
 
 # __mt_fwd SIG passes a signal sent to the session's shell ($$ of every call)
-# on to the process running the current call, as if $$ had named it. A child
-# that is still idle ignores it (see __mt_child).
+# on to the process running the current call, as if $$ had named it (a
+# child that is still idle gets it too, and the pool replaces it).
 __mt_fwd() {
   while (( ${#__mt_kids[@]} )); do
     if \builtin kill -0 "${__mt_kids[0]}" 2>/dev/null; then
@@ -32,7 +32,7 @@ __mt_fwd() {
     __mt_kids=("${__mt_kids[@]:1}")
   done
 }
-__mt_sigs='HUP INT QUIT USR1 USR2 PIPE ALRM TERM TSTP TTIN TTOU XCPU XFSZ VTALRM PROF WINCH'
+__mt_sigs='HUP INT QUIT USR1 USR2 ALRM TERM'
 for __mt_v in $__mt_sigs; do
   \builtin trap "__mt_fwd $__mt_v" "$__mt_v"
 done
@@ -50,36 +50,20 @@ __mt_forked() {
   done
 }
 
-# __mt_next waits for the next message that the boot line acts on: "f K T"
-# (isolated: fork the child of slot K, whose FIFOs are $__mt_dir/T.*) or
-# "c K" (sticky: run call K in this shell; its job follows as a block). It
-# fails at the end of the control stream or on "q".
+# __mt_next waits for the next message that the boot line acts on, "f K T"
+# (fork the child of slot K, whose FIFOs are $__mt_dir/T.*). It fails at the
+# end of the control stream or on anything else.
 __mt_next() {
   local l
-  while IFS= read -r -u 4 l; do
+  IFS= read -r -u 4 l || return 1
   case $l in
     'f '*)
       l=${l#f }
       __mt_k=${l%% *}
       __mt_t=$__mt_dir/${l#* }
       ;;
-    'c '*)
-      __mt_k=${l#c }
-      __mt_rd __mt_j || return 1
-      __mt_fail=
-      \builtin eval "$__mt_j"
-      if [[ -n $__mt_fail ]]; then
-        \command exec 58<&- 59>&- 60>&-
-        \builtin printf 'e %s %s\n' "$__mt_k" "$__mt_fail" >&4
-        continue
-      fi
-      \builtin printf 's %s\n' "$__mt_k" >&4
-      ;;
     *) return 1 ;;
   esac
-  return 0
-  done
-  return 1
 }
 
 # __mt_child runs first in the child forked for a slot, before any call is
@@ -91,35 +75,76 @@ __mt_next() {
 # and functions.
 __mt_child() {
   \builtin set +m
-  \builtin trap '' $__mt_sigs
-  \command exec 0<"$__mt_t.i" 1>"$__mt_t.o" 2>"$__mt_t.e" || {
+  \builtin trap - $__mt_sigs
+  \command exec 0<"$__mt_t.i" 1>"$__mt_t.o" 2>"$__mt_t.e" 3>"$__mt_t.r" || {
     \builtin printf 'F %s\n' "$__mt_k" >&4
     return 1
   }
+  # Warm-up: the same code paths a call takes, to no effect, so that the
+  # copy-on-write faults of a fresh fork happen now rather than on the
+  # caller's time.
+  { \builtin cd -- "$PWD"; __mt_w=1; \builtin export __mt_w; \builtin unset -v __mt_w
+    \builtin shopt -q extglob; \builtin eval "__mt_w() { :
+}"; \builtin unset -f __mt_w; \builtin printf -v __mt_w '%s' warm; \builtin unset -v __mt_w; } 2>/dev/null
   \builtin printf 'r %s %s\n' "$__mt_k" "$BASHPID" >&4
   \command exec 4>&-
   __mt_rd() { IFS= read -r -N 8 __mt_n && IFS= read -r -N "$((10#$__mt_n))" "$1"; }
   __mt_rd __mt_j || return 1
-  \builtin trap - $__mt_sigs
   \builtin eval "$__mt_j"
-  \builtin unset -v __mt_j __mt_n __mt_k __mt_t __mt_v __mt_kids __mt_sigs __mt_dir __mt_rc
-  \builtin unset -f __mt_rd __mt_fwd __mt_next __mt_child __mt_done __mt_forked
+  \builtin unset -v __mt_j __mt_n __mt_k __mt_t __mt_v __mt_kids __mt_sigs __mt_dir __mt_rc __mt_mode
+  \builtin unset -f __mt_rd __mt_fwd __mt_next __mt_child __mt_done __mt_forked __mt_call __mt_fence
   BASH_SUBSHELL=0
   SECONDS=0
 }
 
-# __mt_done ends a sticky call: its status, then the call's channels close.
-# Background jobs keep the FIFOs they inherited.
+# A sticky session's shell reads its commands from the control socket, as
+# a terminal's shell reads them from the terminal: each call is one command
+# line, `__mt_call K&&{ eval "$BASH_EXECUTION_STRING" <&58 >&60 2>&59 ...;
+# __mt_done;}`, followed by the call's job (a block) and the line
+# `__mt_fence K`. Its controlling terminal is a pseudo-terminal of the
+# pool's, so bash's job control gives the terminal to each foreground job:
+# an interrupt (^C on the terminal) reaches the foreground job only, and the
+# shell discards the rest of the call's command line, as a terminal's shell
+# does; the fence then reports the status (130).
+
+# __mt_call K applies call K's job (it opens the call's FIFOs as 58-60) and
+# reports that the call started, or why it could not.
+__mt_call() {
+  __mt_k=$1
+  __mt_rd __mt_j || return 1
+  __mt_fail=
+  \builtin eval "$__mt_j"
+  \builtin unset -v __mt_j
+  if [[ -n $__mt_fail ]]; then
+    \command exec 58<&- 59>&- 60>&-
+    \builtin printf 'e %s %s\n' "$__mt_k" "$__mt_fail" >&4
+    return 1
+  fi
+  \builtin printf 's %s\n' "$__mt_k" >&4
+}
+
+# __mt_done ends a sticky call that ran to its end: its status, then the
+# call's channels close. Background jobs keep the FIFOs they inherited.
 __mt_done() {
   __mt_rc=$?
   \command exec 58<&- 59>&- 60>&-
   \builtin printf 'd %s %s\n' "$__mt_k" "$__mt_rc" >&4
 }
 
+# __mt_fence K follows every call: after __mt_done it only confirms; after
+# an interrupt, which discards the rest of the call's line, it is the end of
+# the call and its status.
+__mt_fence() {
+  __mt_rc=$?
+  \command exec 58<&- 59>&- 60>&-
+  \builtin printf 'z %s %s\n' "$1" "$__mt_rc" >&4
+}
+
 # Start: the session directory, the init script, then what the pool needs to
 # know about the session. Everything before the init's own output is reported
 # as the shell found it, so the pool can tell what the init changed.
 unset -v __mt_n __mt_p
+__mt_rd __mt_mode || exit 200
 __mt_rd __mt_dir || exit 200
 {
   \builtin printf 'i\0u:'
@@ -154,5 +179,14 @@ unset -v __mt_j
   \builtin printf '\0'
 } >&4
 (( __mt_rc == 0 )) || exit "$__mt_rc"
-unset -v __mt_j __mt_v
+unset -v __mt_j __mt_v __mt_rc
 \builtin set -m
+if [[ $__mt_mode == sticky ]]; then
+  # $0 of the calls is bash's, as for bash -c (bash 5.0 and newer).
+  BASH_ARGV0=bash
+  # An interrupted command line is discarded, not the shell (see above);
+  # like a terminal's shell, this one is not ended by SIGTERM.
+  \builtin trap - $__mt_sigs
+  \builtin trap : INT TERM
+  \builtin unset -f __mt_next __mt_child __mt_forked __mt_fwd
+fi

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"github.com/mothreads/mothreads/pool/internal/driver"
@@ -37,6 +38,7 @@ type Shell struct {
 	dir  string   // the session's private directory: the calls' FIFOs
 	ctl  *os.File // the control socket, our end
 	diag *diagTail
+	tty  *os.File // sticky: the master of the shell's terminal
 
 	// What the shell reported about itself after its init script.
 	env      *driver.SessionEnv
@@ -64,7 +66,10 @@ type Shell struct {
 	next    int           // the slot of the next call
 	forked  int           // the last slot announced
 	running int           // the pid of the call in progress, or 0
-	sticky  stickyCalls
+	exiting map[int]bool  // children of calls that ended early, still exiting
+	// spareKick wakes the spares thread (keepSpares).
+	spareKick chan struct{}
+	sticky    stickyCalls
 	// Sticky: the output streams that background jobs still hold after
 	// their calls ended, and the log they go to.
 	detached []*proc.Outputs
@@ -81,7 +86,7 @@ func Start(spec *driver.Spec) (*Shell, error) {
 	}
 	s := &Shell{
 		spec: spec, name: spec.Name, log: spec.Log, dir: dir,
-		slots: map[int]*slot{}, next: 1,
+		slots: map[int]*slot{}, next: 1, spareKick: make(chan struct{}, 1), exiting: map[int]bool{},
 		exact: spec.ExactStatus, tree: spec.Launcher != "",
 	}
 	if err := s.launch(); err != nil {
@@ -101,12 +106,14 @@ func Start(spec *driver.Spec) (*Shell, error) {
 			s.Close(0)
 			return nil, err
 		}
+		threads.Go(spec.Thread, "spares", s.keepSpares)
 	}
 	return s, nil
 }
 
 // launch starts the shell process (through the launcher if there is one) on
-// a fresh control socket and diagnostics pipe.
+// a fresh control socket, with a diagnostics pipe (isolated) or a
+// pseudo-terminal as its controlling terminal (sticky).
 func (s *Shell) launch() error {
 	spec := s.spec
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
@@ -114,18 +121,28 @@ func (s *Shell) launch() error {
 		return fmt.Errorf("%s: control socket: %w", s.name, err)
 	}
 	ours, theirs := os.NewFile(uintptr(fds[0]), "control"), os.NewFile(uintptr(fds[1]), "control")
-	diagR, diagW, err := os.Pipe()
+	var diagR, diagW *os.File
+	if spec.Sticky {
+		diagR, diagW, err = pty.Open()
+		if err == nil {
+			err = pty.Setsize(diagR, &pty.Winsize{Rows: 24, Cols: 80})
+		}
+	} else {
+		diagR, diagW, err = os.Pipe()
+	}
 	if err != nil {
 		ours.Close()
 		theirs.Close()
-		return fmt.Errorf("%s: diagnostics pipe: %w", s.name, err)
-	}
-	boot := bootIsolated
-	if spec.Sticky {
-		boot = bootSticky
+		proc.CloseAll(diagR, diagW)
+		return fmt.Errorf("%s: diagnostics: %w", s.name, err)
 	}
 	// argv[0] names the session in ps; $0 is "bash", as for bash -c.
-	argv := []string{"mothreads-" + s.name, "--noprofile", "--norc", "-c", boot, "bash"}
+	argv := []string{"mothreads-" + s.name, "--noprofile", "--norc", "-c", bootIsolated, "bash"}
+	if spec.Sticky {
+		// -m from the start: job control keeps its own descriptor of the
+		// terminal, so a call's redirected stderr does not hide it.
+		argv = []string{"mothreads-" + s.name, "--noprofile", "--norc", "-m", "-s"}
+	}
 	cmd := &exec.Cmd{Path: spec.Shell, Args: argv, Env: spec.Env, Dir: spec.Dir}
 	if spec.Launcher != "" {
 		cmd.Path = spec.Launcher
@@ -134,6 +151,10 @@ func (s *Shell) launch() error {
 	cmd.ExtraFiles = []*os.File{nil, theirs} // fd 3 closed, fd 4 the control socket
 	cmd.Stdout, cmd.Stderr = diagW, diagW
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	if spec.Sticky {
+		cmd.Stdin = theirs
+		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 2
+	}
 	err = spec.Spawner.Start(cmd)
 	theirs.Close()
 	diagW.Close()
@@ -143,6 +164,9 @@ func (s *Shell) launch() error {
 		return fmt.Errorf("%s: start %s: %w", s.name, spec.Shell, err)
 	}
 	s.cmd, s.ctl = cmd, ours
+	if spec.Sticky {
+		s.tty = diagR
+	}
 	spec.Reaper.Watch(cmd.Process.Pid)
 	s.diag = newDiagTail(diagR, s.log)
 	threads.Go(spec.Thread, "diag", func(*threads.Thread) error {
@@ -194,7 +218,12 @@ func (s *Shell) watchStop() {
 func (s *Shell) handshake() error {
 	spec := s.spec
 	var msg []byte
+	mode := "isolated"
+	if spec.Sticky {
+		msg, mode = []byte(bootSticky), "sticky"
+	}
 	msg = appendBlock(msg, sessionProgram)
+	msg = appendBlock(msg, mode)
 	msg = appendBlock(msg, s.dir)
 	msg = appendBlock(msg, spec.Init)
 	type records struct {
@@ -347,7 +376,7 @@ func (s *Shell) route(r report) error {
 		sl.forked.Go()
 		sl.ready.Go()
 		return nil
-	case 's', 'd', 'e':
+	case 's', 'd', 'e', 'z':
 		return s.sticky.route(r)
 	}
 	return fmt.Errorf("%w: %q", errBadReport, r.kind)
@@ -375,11 +404,29 @@ func (s *Shell) forkAhead() error {
 	return s.send(msg)
 }
 
-// forkAheadAsync is forkAhead for a call's path: a failure retires the
-// session (the call itself has its child already).
-func (s *Shell) forkAheadAsync() {
-	if err := s.forkAhead(); err != nil {
-		s.violation(err.Error())
+// kickSpares asks the session's spares thread to fork ahead (see
+// keepSpares): a call's path only kicks it.
+func (s *Shell) kickSpares() {
+	select {
+	case s.spareKick <- struct{}{}:
+	default:
+	}
+}
+
+// keepSpares is the session's "spares" thread: it keeps children forked for
+// the next two calls, off the callers' path. A failure retires the session.
+func (s *Shell) keepSpares(t *threads.Thread) error {
+	for {
+		select {
+		case <-s.spareKick:
+		case <-s.gone.Done():
+			return nil
+		case <-t.PleaseStop().Done():
+			return nil
+		}
+		if err := s.forkAhead(); err != nil {
+			s.violation(err.Error())
+		}
 	}
 }
 

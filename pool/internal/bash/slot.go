@@ -16,7 +16,8 @@ import (
 )
 
 // slot is one call's worth of channels: FIFOs for the command's stdout (o),
-// stderr (e) and input (i: the job, then stdin), made fresh in the
+// stderr (e), input (i: the job, then stdin) and the child's reports (r),
+// made fresh in the
 // session's private directory under a random name. The pool opens its ends
 // first (o and e for reading, i for reading and writing), so the child's
 // opens never block; once the child has opened its ends, the names are
@@ -33,6 +34,7 @@ type slot struct {
 
 	o, e *os.File // read ends, on the runtime poller
 	i    *os.File // read-write end: the job, then stdin; closing it is EOF
+	r    *os.File // read end: the child's reports (see protocol.go)
 
 	// Filled in when the child reports; read after ready fired.
 	pid     int            // from the fork report
@@ -64,7 +66,9 @@ func newSlot(dir string, n int) (*slot, error) {
 	var err error
 	if sl.o, err = open(".o", unix.O_RDONLY); err == nil {
 		if sl.e, err = open(".e", unix.O_RDONLY); err == nil {
-			sl.i, err = open(".i", unix.O_RDWR)
+			if sl.i, err = open(".i", unix.O_RDWR); err == nil {
+				sl.r, err = open(".r", unix.O_RDONLY)
+			}
 		}
 	}
 	if err != nil {
@@ -76,7 +80,7 @@ func newSlot(dir string, n int) (*slot, error) {
 
 // unlink removes the FIFOs' names: the child has opened them, or never will.
 func (sl *slot) unlink() {
-	for _, s := range []string{".o", ".e", ".i"} {
+	for _, s := range []string{".o", ".e", ".i", ".r"} {
 		if err := os.Remove(sl.prefix + s); err != nil && !errors.Is(err, os.ErrNotExist) {
 			// Nothing to do: the session directory goes with the session.
 			_ = err
@@ -87,7 +91,7 @@ func (sl *slot) unlink() {
 // close releases the pool's ends (those not handed on) and the names. A
 // child still waiting for its job sees the end of its input and exits.
 func (sl *slot) close() {
-	for _, f := range []*os.File{sl.o, sl.e, sl.i} {
+	for _, f := range []*os.File{sl.o, sl.e, sl.i, sl.r} {
 		if f != nil {
 			f.Close()
 		}

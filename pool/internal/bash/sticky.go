@@ -8,6 +8,7 @@ import (
 	"io"
 	"os/exec"
 	"syscall"
+	"time"
 
 	"github.com/mothreads/mothreads/pool/internal/driver"
 	"github.com/mothreads/mothreads/pool/internal/proc"
@@ -16,18 +17,20 @@ import (
 
 // stickyCalls tracks the one call a sticky session's shell runs at a time.
 type stickyCalls struct {
-	slot    int // the call in progress, or 0
-	started signals.Signal
-	done    signals.Signal
-	status  int
-	failed  string
+	slot        int // the call in progress, or 0
+	started     signals.Signal
+	done        signals.Signal // its script ended, or its line was discarded
+	fenced      signals.Signal // its fence report came: the shell reads on
+	status      int
+	failed      string
+	interrupted bool       // the line was discarded (an interrupt)
+	stdin       *openInput // the call's open stdin (OpenStdin), for Input
 }
 
-// route applies a sticky report ("s", "d", "e") for the call in progress;
-// a report for any other call is a protocol violation. Call with the
-// shell's mu held.
+// route applies a sticky report for the call in progress; a report for any
+// other call is a protocol violation. Call with the shell's mu held.
 func (st *stickyCalls) route(r report) error {
-	if st.slot == 0 || r.slot != st.slot {
+	if st.slot == 0 || r.slot != st.slot || st.fenced.Fired() {
 		return fmt.Errorf("%w: sticky report %q for call %d, which is not running", errBadReport, r.kind, r.slot)
 	}
 	switch r.kind {
@@ -49,6 +52,13 @@ func (st *stickyCalls) route(r report) error {
 		}
 		st.status = r.status
 		st.done.Go()
+	case 'z':
+		if !st.done.Fired() {
+			st.status, st.interrupted = r.status, true
+			st.started.Go()
+			st.done.Go()
+		}
+		st.fenced.Go()
 	}
 	return nil
 }
@@ -56,9 +66,14 @@ func (st *stickyCalls) route(r report) error {
 // runSticky runs a call in the sticky session's shell itself, so that what
 // it changes stays for the next call. The session's directory and
 // environment change only when the call says so (Dir, Env); its base
-// directory and environment applied when the session was created. A
-// timeout or cancel kills the whole session: its state is lost, and the
-// result says so.
+// directory and environment applied when the session was created.
+//
+// A timeout, a cancel or an interrupt ends the command, not the shell: ^C
+// on the shell's terminal interrupts the foreground job, and the shell
+// discards the rest of the call's command line, as a terminal's shell does;
+// after the grace the foreground job gets SIGTERM, then SIGKILL. Only a
+// shell still busy a grace after that (a loop of builtins runs in the shell
+// itself) is killed, and its state with it.
 func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	req := c.Req
 	var dir string
@@ -77,10 +92,9 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &job{sticky: true, fifoPrefix: sl.prefix, stdin: req.Stdin != nil, dir: dir}
-	for _, kv := range driver.Environ(driver.EnvMap(req.Env)) {
-		j.set = append(j.set, kv)
-	}
+	defer sl.close()
+	j := &job{sticky: true, fifoPrefix: sl.prefix, stdin: req.Stdin != nil || req.OpenStdin, dir: dir}
+	j.set = driver.Environ(driver.EnvMap(req.Env))
 	if len(req.Argv) > 0 {
 		j.script = argvScript(req.Argv)
 	} else {
@@ -95,62 +109,43 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 		st.slot = 0
 		s.mu.Unlock()
 	}()
-	if err := s.send(callMsg(n, encodeJob(j))); err != nil {
-		sl.close()
+	if err := s.send(stickyCall(n, encodeJob(j))); err != nil {
 		return nil, err
 	}
 	select {
 	case <-st.started.Done():
 	case <-s.gone.Done():
-		sl.close()
 		return nil, fmt.Errorf("%s: the sticky session's shell has exited (%v)", s.name, s.exitErr)
 	}
 	sl.unlink()
 	if st.failed != "" {
-		sl.close()
+		s.awaitFence()
 		return nil, setupFailure(st.failed, req)
 	}
-	in := newInput(sl.i, nil, req.Stdin)
+	in := sl.i
 	sl.i = nil
-	defer in.close()
+	switch {
+	case req.Stdin != nil:
+		in := newInput(in, nil, req.Stdin)
+		defer in.close()
+	case req.OpenStdin:
+		s.mu.Lock()
+		st.stdin = &openInput{f: in}
+		s.mu.Unlock()
+		defer in.Close()
+	default:
+		in.Close()
+	}
 	out := proc.NewOutputs([]io.ReadCloser{sl.o, sl.e}, []io.Writer{req.Stdout, req.Stderr})
 	sl.o, sl.e = nil, nil
 	out.Start()
 	sid := s.PID()
 	c.MarkStarted(s.name, sid)
-	// A timeout or cancel ends the command, not the shell: its processes
-	// get SIGTERM, then SIGKILL after the grace, and the shell's state
-	// stays. Only a shell that is still busy a grace after that (a loop of
-	// builtins runs in the shell itself) is killed, state and all.
+
 	var stuck signals.Signal
-	var stuckRelease func() bool
-	defer func() {
-		if stuckRelease != nil {
-			stuckRelease()
-		}
-	}()
-	sup := &driver.Supervisor{
-		Call: c,
-		Kill: func(sig syscall.Signal) {
-			kids := proc.Descendants(sid)
-			for _, p := range kids {
-				syscall.Kill(p, sig)
-				if sig == syscall.SIGTERM {
-					syscall.Kill(p, syscall.SIGCONT)
-				}
-			}
-			if sig == syscall.SIGKILL && stuckRelease == nil {
-				t, release := c.Timers.Till(c.Grace)
-				stuckRelease = release
-				t.Then(func() { stuck.Go() })
-			}
-		},
-		Deliver: func(sig syscall.Signal) {
-			for _, p := range proc.Descendants(sid) {
-				syscall.Kill(p, sig)
-			}
-		},
-	}
+	esc := &escalation{s: s, c: c, stuck: &stuck}
+	defer esc.release()
+	sup := &driver.Supervisor{Call: c, Kill: esc.kill, Deliver: func(sig syscall.Signal) { s.deliver(c, sig) }}
 	sup.Wait(&st.done, &s.gone, &stuck)
 	lost := false
 	if !st.done.Fired() && !s.gone.Fired() {
@@ -158,15 +153,19 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 		s.killAll(syscall.SIGKILL)
 		s.gone.Wait()
 	}
+	if st.done.Fired() {
+		s.awaitFence()
+	}
 	// Output written before the script ended is the call's; background
-	// jobs keep their FIFOs, and what they write later is not (see
-	// stickyOutput).
-	s.detachOutput(c, out)
+	// jobs keep their FIFOs, and what they write later goes to the
+	// session's log.
+	s.detachOutput(out)
 
 	r := &driver.Result{Session: s.name, PID: sid}
 	switch {
 	case st.done.Fired():
 		r.ExitCode = st.status
+		r.Interrupted = st.interrupted
 	case exitedNormally(s.exitErr):
 		r.ExitCode = s.cmd.ProcessState.ExitCode()
 		r.Message = "the sticky session ended: its shell exited"
@@ -181,11 +180,111 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	return r, nil
 }
 
+// awaitFence waits for the fence of the call in progress: until it came,
+// the shell has not read on, and the next call must not be sent.
+func (s *Shell) awaitFence() {
+	select {
+	case <-s.sticky.fenced.Done():
+	case <-s.gone.Done():
+	}
+}
+
+// escalation is how a sticky call's command is stopped (see runSticky):
+// kill(SIGTERM) from the supervisor is the interrupt, kill(SIGKILL) after
+// the grace starts SIGTERM, then SIGKILL, to the foreground job, and a
+// grace after that fires stuck.
+type escalation struct {
+	s        *Shell
+	c        *driver.Call
+	stuck    *signals.Signal
+	releases []func() bool
+}
+
+func (e *escalation) kill(sig syscall.Signal) {
+	if sig != syscall.SIGKILL {
+		e.s.interrupt(e.c, &e.s.sticky.done)
+		return
+	}
+	e.s.signalForeground(syscall.SIGTERM)
+	e.after(func() {
+		e.s.signalForeground(syscall.SIGKILL)
+		e.after(func() { e.stuck.Go() })
+	})
+}
+
+func (e *escalation) after(f func()) {
+	t, release := e.c.Timers.Till(e.c.Grace)
+	e.releases = append(e.releases, release)
+	t.Then(f)
+}
+
+func (e *escalation) release() {
+	for _, r := range e.releases {
+		r()
+	}
+}
+
+// interrupt interrupts the command in progress as ^C on a terminal does:
+// SIGINT to the terminal's foreground job, upon which bash discards the
+// rest of the command line. While the shell itself is in the foreground
+// (between commands, or running builtins) there is no job to interrupt:
+// interrupt keeps trying until one runs, the call ends, or its grace has
+// passed (a loop of builtins is then the escalation's to end).
+func (s *Shell) interrupt(c *driver.Call, done *signals.Signal) {
+	sid := s.PID()
+	if pg := proc.ForegroundGroup(sid); pg > 1 && pg != sid && proc.SignalGroup(pg, syscall.SIGINT) {
+		return
+	}
+	go func() {
+		limit, release := c.Timers.Till(c.Grace)
+		defer release()
+		for {
+			if pg := proc.ForegroundGroup(sid); pg > 1 && pg != sid && proc.SignalGroup(pg, syscall.SIGINT) {
+				return
+			}
+			tick, stop := c.Timers.Till(10 * time.Millisecond)
+			select {
+			case <-tick.Done():
+			case <-limit.Done():
+			case <-done.Done():
+			case <-s.gone.Done():
+			}
+			stop()
+			if limit.Fired() || done.Fired() || s.gone.Fired() {
+				return
+			}
+		}
+	}()
+}
+
+// signalForeground sends sig to the foreground job of the shell's terminal
+// (and SIGCONT after SIGTERM), unless that is the shell itself.
+func (s *Shell) signalForeground(sig syscall.Signal) {
+	pg := proc.ForegroundGroup(s.PID())
+	if pg <= 1 || pg == s.PID() {
+		return
+	}
+	proc.SignalGroup(pg, sig)
+	if sig == syscall.SIGTERM {
+		proc.SignalGroup(pg, syscall.SIGCONT)
+	}
+}
+
+// deliver passes a caller's signal to the running command: SIGINT as an
+// interrupt (see interrupt), anything else to the foreground job.
+func (s *Shell) deliver(c *driver.Call, sig syscall.Signal) {
+	if sig == syscall.SIGINT {
+		s.interrupt(c, &s.sticky.done)
+		return
+	}
+	s.signalForeground(sig)
+}
+
 // detachOutput ends a sticky call's output: what the pipes hold when the
 // script has ended is delivered to the call; the pipes then stay open for
 // the background jobs that hold them, and are read to their end so that
 // those jobs never block, with what they write going to the session's log.
-func (s *Shell) detachOutput(c *driver.Call, out *proc.Outputs) {
+func (s *Shell) detachOutput(out *proc.Outputs) {
 	if out.Done().Fired() {
 		return
 	}

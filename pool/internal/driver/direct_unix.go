@@ -253,8 +253,14 @@ func executable(p string) error {
 
 func startError(name string, err error) error {
 	var pe *os.PathError
-	if errors.As(err, &pe) && errors.Is(pe.Err, syscall.ENOENT) {
+	switch {
+	case errors.As(err, &pe) && errors.Is(pe.Err, syscall.ENOENT):
 		return &RequestError{Field: "argv[0]", Kind: NotFound, Problem: name + ": command not found", Err: err}
+	case errors.Is(err, syscall.E2BIG):
+		// The program's own arguments and environment are over the
+		// system's limit: the request is at fault, not the session (the
+		// daemon names the entry that is).
+		return &RequestError{Field: "argv", Kind: Invalid, Problem: name + ": argument list too long", Err: err}
 	}
 	return fmt.Errorf("start %s: %w", name, err)
 }

@@ -56,3 +56,33 @@ type Shell interface {
 	// exit on their own first; it returns when they are gone.
 	Close(grace time.Duration)
 }
+
+// StickyShell is what a driver offers for sticky sessions beyond Shell: a
+// look inside a session, its background jobs and their log, and input to
+// the command it runs. The bash driver has it.
+type StickyShell interface {
+	Shell
+	// Dir is the shell's current directory ("" if unknown).
+	Dir() string
+	// Jobs lists the shell's jobs: its process groups other than its own.
+	Jobs() []Job
+	// Log returns what background jobs wrote after their call ended, from
+	// offset from (negative: the last -from bytes), the offset after it,
+	// and a Signal that fires when more comes.
+	Log(from int64) (data []byte, next int64, more *signals.Signal)
+	// Input writes data to the running command: to its stdin (a call
+	// started with OpenStdin), or with tty to the session's terminal;
+	// eof then ends that input.
+	Input(data []byte, eof, tty bool) error
+	// Waiting says what the running command waits to read: "stdin",
+	// "terminal" or "".
+	Waiting() string
+}
+
+// Job is one job of a sticky session: a process group the shell started.
+type Job struct {
+	PGID    int
+	PIDs    []int
+	State   string // "running" or "stopped"
+	Command string // the group leader's command line
+}

@@ -57,6 +57,14 @@ type Request struct {
 	// Session names a sticky session: state persists across the calls that
 	// name it. Empty means an isolated call.
 	Session string
+	// SessionIdleTimeout, on the call that creates a sticky session, is
+	// how long that session may stay unused before it is closed; zero means
+	// the pool's StickyIdleTimeout.
+	SessionIdleTimeout time.Duration
+	// OpenStdin, for a sticky call without Stdin, gives the command a stdin
+	// that stays open and that Pool.Input writes to (and closes), instead
+	// of /dev/null: for commands that prompt.
+	OpenStdin bool
 
 	// TTY, when set, runs the command on a new pseudo-terminal of that size,
 	// as the controlling terminal of a new session.
@@ -88,6 +96,10 @@ type Result struct {
 	// TimedOut and Cancelled say that the pool killed the command, and why.
 	TimedOut  bool
 	Cancelled bool
+	// Interrupted says that a sticky session's command was interrupted
+	// (^C on its terminal) and the rest of its script skipped, and that
+	// the session and its state remain.
+	Interrupted bool
 	// SessionLost says the call ended without a status: the session's shell
 	// died under it (the command killed it, or it was killed).
 	SessionLost bool
@@ -185,6 +197,14 @@ func (r *Request) Validate(limits Limits) error {
 		return InvalidField("tty", "window size must be at least 1x1")
 	case r.TTY != nil && r.Session != "":
 		return InvalidField("tty", "a terminal cannot be attached to a sticky session")
+	case r.SessionIdleTimeout < 0:
+		return InvalidField("session_idle_timeout", "negative duration")
+	case r.SessionIdleTimeout > 0 && r.Session == "":
+		return InvalidField("session_idle_timeout", "only a sticky session (session) has an idle timeout")
+	case r.OpenStdin && r.Session == "":
+		return InvalidField("open_stdin", "only a sticky call (session) can keep its stdin open")
+	case r.OpenStdin && r.Stdin != nil:
+		return InvalidField("open_stdin", "the call has stdin already")
 	}
 	if limits.MaxRequestBytes > 0 && size > limits.MaxRequestBytes {
 		return &RequestError{Field: "command", Kind: TooLarge,

@@ -48,21 +48,23 @@ func Launch() {
 	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &empty, nil); err != nil {
 		fail("signal mask", err)
 	}
-	closeFrom(5)
-	unix.CloseRange(3, 3, 0)
+	// Not closed here (the Go runtime has descriptors of its own open): to
+	// be closed by the exec.
+	cloexecFrom(5)
+	unix.CloseRange(3, 3, unix.CLOSE_RANGE_CLOEXEC)
 	args := os.Args[1:]
 	if err := unix.Exec(program, args, env); err != nil {
 		fail("exec "+program, err)
 	}
 }
 
-// closeFrom closes every descriptor from fd up.
-func closeFrom(fd int) {
-	if unix.CloseRange(uint(fd), ^uint(0), 0) == nil {
+// cloexecFrom marks every descriptor from fd up close-on-exec.
+func cloexecFrom(fd int) {
+	if unix.CloseRange(uint(fd), ^uint(0), unix.CLOSE_RANGE_CLOEXEC) == nil {
 		return
 	}
-	for i := fd; i < 1024; i++ {
-		unix.Close(i)
+	for i := fd; i < 4096; i++ {
+		unix.FcntlInt(uintptr(i), unix.F_SETFD, unix.FD_CLOEXEC)
 	}
 }
 

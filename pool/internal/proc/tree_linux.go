@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -28,6 +29,26 @@ func Children(pid int) []int {
 			if n, err := strconv.Atoi(string(f)); err == nil {
 				out = append(out, n)
 			}
+		}
+	}
+	return out
+}
+
+// ChildrenOf1 returns the children of a process that has one thread (a
+// shell), with one read.
+func ChildrenOf1(pid int) []int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
+	if err != nil {
+		return nil
+	}
+	return parsePids(b)
+}
+
+func parsePids(b []byte) []int {
+	var out []int
+	for _, f := range bytes.Fields(b) {
+		if n, err := strconv.Atoi(string(f)); err == nil {
+			out = append(out, n)
 		}
 	}
 	return out
@@ -98,4 +119,68 @@ func Parent(pid int) (int, bool) {
 	}
 	p, err := strconv.Atoi(string(f[1]))
 	return p, err == nil
+}
+
+// ForegroundGroup returns the foreground process group of pid's
+// controlling terminal (the tpgid field of /proc/PID/stat), or -1.
+func ForegroundGroup(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return -1
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 6 {
+		return -1
+	}
+	g, err := strconv.Atoi(string(f[5]))
+	if err != nil {
+		return -1
+	}
+	return g
+}
+
+// ProcStat is what Stat reads of /proc/PID/stat.
+type ProcStat struct {
+	State string // R, S, D, T, Z, ...
+	PPID  int
+	PGID  int
+	SID   int
+}
+
+// Stat reads pid's state, parent, process group and session (zero values
+// if pid is gone).
+func Stat(pid int) ProcStat {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ProcStat{}
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return ProcStat{}
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 4 {
+		return ProcStat{}
+	}
+	n := func(x []byte) int { v, _ := strconv.Atoi(string(x)); return v }
+	return ProcStat{State: string(f[0]), PPID: n(f[1]), PGID: n(f[2]), SID: n(f[3])}
+}
+
+// ReadingFD reports the descriptor pid is blocked reading (in read(2)), from
+// /proc/PID/syscall.
+func ReadingFD(pid int) (int, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/syscall")
+	if err != nil {
+		return 0, false
+	}
+	f := bytes.Fields(b)
+	if len(f) < 2 || string(f[0]) != "0" {
+		return 0, false
+	}
+	fd, err := strconv.ParseInt(strings.TrimPrefix(string(f[1]), "0x"), 16, 32)
+	return int(fd), err == nil
 }

@@ -35,6 +35,56 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// OutputStream names one of a command's output streams.
+type OutputStream int32
+
+const (
+	OutputStream_OUTPUT_STREAM_UNSPECIFIED OutputStream = 0
+	OutputStream_OUTPUT_STREAM_STDOUT      OutputStream = 1
+	OutputStream_OUTPUT_STREAM_STDERR      OutputStream = 2
+)
+
+// Enum value maps for OutputStream.
+var (
+	OutputStream_name = map[int32]string{
+		0: "OUTPUT_STREAM_UNSPECIFIED",
+		1: "OUTPUT_STREAM_STDOUT",
+		2: "OUTPUT_STREAM_STDERR",
+	}
+	OutputStream_value = map[string]int32{
+		"OUTPUT_STREAM_UNSPECIFIED": 0,
+		"OUTPUT_STREAM_STDOUT":      1,
+		"OUTPUT_STREAM_STDERR":      2,
+	}
+)
+
+func (x OutputStream) Enum() *OutputStream {
+	p := new(OutputStream)
+	*p = x
+	return p
+}
+
+func (x OutputStream) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OutputStream) Descriptor() protoreflect.EnumDescriptor {
+	return file_mothreads_v1_mothreads_proto_enumTypes[0].Descriptor()
+}
+
+func (OutputStream) Type() protoreflect.EnumType {
+	return &file_mothreads_v1_mothreads_proto_enumTypes[0]
+}
+
+func (x OutputStream) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OutputStream.Descriptor instead.
+func (OutputStream) EnumDescriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{0}
+}
+
 // Command is what to run and how.
 type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -42,21 +92,27 @@ type Command struct {
 	// would resolve a command name (functions, builtins, then PATH) and the
 	// arguments are passed as they are, never re-split or expanded. Exactly one
 	// of argv and script must be set.
-	Argv []string `protobuf:"bytes,1,rep,name=argv,proto3" json:"argv,omitempty"`
+	//
+	// argv, script, cwd, base_cwd, env and base_env carry bytes, not UTF-8
+	// text: on Linux arguments, shell source, paths and environment entries
+	// are byte strings, and a call gets exactly the bytes a spawned command
+	// would get (only NUL is refused). They are wire compatible with the
+	// `string` fields of earlier versions.
+	Argv [][]byte `protobuf:"bytes,1,rep,name=argv,proto3" json:"argv,omitempty"`
 	// script is shell source text run by the session's shell.
-	Script string `protobuf:"bytes,2,opt,name=script,proto3" json:"script,omitempty"`
+	Script []byte `protobuf:"bytes,2,opt,name=script,proto3" json:"script,omitempty"`
 	// cwd is the working directory asked for explicitly. A directory that does
 	// not exist is an error (NOT_FOUND, field "cwd"). Relative paths are
 	// relative to the session's directory.
-	Cwd string `protobuf:"bytes,3,opt,name=cwd,proto3" json:"cwd,omitempty"`
+	Cwd []byte `protobuf:"bytes,3,opt,name=cwd,proto3" json:"cwd,omitempty"`
 	// base_cwd is the caller's working directory, used when cwd is empty (the
 	// CLI and the client's Cmd send it, as a locally run command would start
 	// there). Empty means the session's own directory. For a sticky session,
 	// cwd applies to every call that sets it and base_cwd only when the
 	// session is created.
-	BaseCwd string `protobuf:"bytes,11,opt,name=base_cwd,json=baseCwd,proto3" json:"base_cwd,omitempty"`
+	BaseCwd []byte `protobuf:"bytes,11,opt,name=base_cwd,json=baseCwd,proto3" json:"base_cwd,omitempty"`
 	// env holds KEY=VALUE entries set for this call, over everything else.
-	Env []string `protobuf:"bytes,4,rep,name=env,proto3" json:"env,omitempty"`
+	Env [][]byte `protobuf:"bytes,4,rep,name=env,proto3" json:"env,omitempty"`
 	// base_env, when present, is the environment the call starts from (the
 	// caller's own environment, as os/exec would pass it) instead of the
 	// environment the session's shell was started with. Changes that the
@@ -114,35 +170,35 @@ func (*Command) Descriptor() ([]byte, []int) {
 	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *Command) GetArgv() []string {
+func (x *Command) GetArgv() [][]byte {
 	if x != nil {
 		return x.Argv
 	}
 	return nil
 }
 
-func (x *Command) GetScript() string {
+func (x *Command) GetScript() []byte {
 	if x != nil {
 		return x.Script
 	}
-	return ""
+	return nil
 }
 
-func (x *Command) GetCwd() string {
+func (x *Command) GetCwd() []byte {
 	if x != nil {
 		return x.Cwd
 	}
-	return ""
+	return nil
 }
 
-func (x *Command) GetBaseCwd() string {
+func (x *Command) GetBaseCwd() []byte {
 	if x != nil {
 		return x.BaseCwd
 	}
-	return ""
+	return nil
 }
 
-func (x *Command) GetEnv() []string {
+func (x *Command) GetEnv() [][]byte {
 	if x != nil {
 		return x.Env
 	}
@@ -192,8 +248,9 @@ func (x *Command) GetTty() *WindowSize {
 }
 
 type BaseEnv struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Vars          []string               `protobuf:"bytes,1,rep,name=vars,proto3" json:"vars,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// vars are KEY=VALUE entries, as bytes (see Command.argv).
+	Vars          [][]byte `protobuf:"bytes,1,rep,name=vars,proto3" json:"vars,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -228,7 +285,7 @@ func (*BaseEnv) Descriptor() ([]byte, []int) {
 	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *BaseEnv) GetVars() []string {
+func (x *BaseEnv) GetVars() [][]byte {
 	if x != nil {
 		return x.Vars
 	}
@@ -340,7 +397,14 @@ type AttachRequest struct {
 	//	*AttachRequest_CloseStdin
 	//	*AttachRequest_Resize
 	//	*AttachRequest_Signal
-	Msg           isAttachRequest_Msg `protobuf_oneof:"msg"`
+	//	*AttachRequest_CloseOutput
+	Msg isAttachRequest_Msg `protobuf_oneof:"msg"`
+	// no_stdin, set on the start message only, says that the client will
+	// send no stdin: the command's stdin is /dev/null, as on Exec, and the
+	// stream carries only signals, resizes and close_output (a stdin message
+	// is then refused; close_stdin is accepted and does nothing). It spares
+	// the daemon a stdin pipe and the client a close_stdin message.
+	NoStdin       bool `protobuf:"varint,7,opt,name=no_stdin,json=noStdin,proto3" json:"no_stdin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -427,6 +491,22 @@ func (x *AttachRequest) GetSignal() int32 {
 	return 0
 }
 
+func (x *AttachRequest) GetCloseOutput() OutputStream {
+	if x != nil {
+		if x, ok := x.Msg.(*AttachRequest_CloseOutput); ok {
+			return x.CloseOutput
+		}
+	}
+	return OutputStream_OUTPUT_STREAM_UNSPECIFIED
+}
+
+func (x *AttachRequest) GetNoStdin() bool {
+	if x != nil {
+		return x.NoStdin
+	}
+	return false
+}
+
 type isAttachRequest_Msg interface {
 	isAttachRequest_Msg()
 }
@@ -457,6 +537,17 @@ type AttachRequest_Signal struct {
 	Signal int32 `protobuf:"varint,5,opt,name=signal,proto3,oneof"`
 }
 
+type AttachRequest_CloseOutput struct {
+	// close_output says that the client no longer wants one of the
+	// command's output streams, as when the reader of its own stdout has
+	// gone (EPIPE): the daemon stops delivering that stream and stops
+	// reading the command's end of it, so that the command's next write to
+	// it fails (EPIPE, or death by SIGPIPE) as a write to the closed pipe
+	// itself would. Output of that stream still in flight is dropped; the
+	// other stream and Exited are unaffected.
+	CloseOutput OutputStream `protobuf:"varint,6,opt,name=close_output,json=closeOutput,proto3,enum=mothreads.v1.OutputStream,oneof"`
+}
+
 func (*AttachRequest_Start) isAttachRequest_Msg() {}
 
 func (*AttachRequest_Stdin) isAttachRequest_Msg() {}
@@ -466,6 +557,8 @@ func (*AttachRequest_CloseStdin) isAttachRequest_Msg() {}
 func (*AttachRequest_Resize) isAttachRequest_Msg() {}
 
 func (*AttachRequest_Signal) isAttachRequest_Msg() {}
+
+func (*AttachRequest_CloseOutput) isAttachRequest_Msg() {}
 
 type CloseStdin struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -997,9 +1090,10 @@ type StatusResponse struct {
 	Pid       int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
 	StartedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	// serving is false while the daemon drains.
-	Serving bool        `protobuf:"varint,4,opt,name=serving,proto3" json:"serving,omitempty"`
-	Pool    *PoolStatus `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
-	Calls   *CallStatus `protobuf:"bytes,6,opt,name=calls,proto3" json:"calls,omitempty"`
+	Serving bool          `protobuf:"varint,4,opt,name=serving,proto3" json:"serving,omitempty"`
+	Pool    *PoolStatus   `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
+	Calls   *CallStatus   `protobuf:"bytes,6,opt,name=calls,proto3" json:"calls,omitempty"`
+	Buffers *BufferStatus `protobuf:"bytes,7,opt,name=buffers,proto3" json:"buffers,omitempty"`
 	// instance is a random id of this daemon process, also sent as the
 	// response header "mothreads-daemon" of every call: a client of many
 	// daemons tells them apart by it (and a sticky session's daemon).
@@ -1084,6 +1178,13 @@ func (x *StatusResponse) GetCalls() *CallStatus {
 	return nil
 }
 
+func (x *StatusResponse) GetBuffers() *BufferStatus {
+	if x != nil {
+		return x.Buffers
+	}
+	return nil
+}
+
 func (x *StatusResponse) GetInstance() string {
 	if x != nil {
 		return x.Instance
@@ -1098,6 +1199,77 @@ func (x *StatusResponse) GetIdentities() []*ClientIdentity {
 	return nil
 }
 
+// BufferStatus is the daemon's memory budget for what it holds for callers
+// beyond the streams' flow control: Run output and responses not yet
+// written to their client, queued stdin_data (mothreadsd --max-buffered).
+type BufferStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	HeldBytes     int64                  `protobuf:"varint,1,opt,name=held_bytes,json=heldBytes,proto3" json:"held_bytes,omitempty"`    // held now
+	PeakBytes     int64                  `protobuf:"varint,2,opt,name=peak_bytes,json=peakBytes,proto3" json:"peak_bytes,omitempty"`    // most held at once since start
+	LimitBytes    int64                  `protobuf:"varint,3,opt,name=limit_bytes,json=limitBytes,proto3" json:"limit_bytes,omitempty"` // the ceiling
+	Refused       int64                  `protobuf:"varint,4,opt,name=refused,proto3" json:"refused,omitempty"`                         // calls refused because the budget was spent
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BufferStatus) Reset() {
+	*x = BufferStatus{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BufferStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BufferStatus) ProtoMessage() {}
+
+func (x *BufferStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BufferStatus.ProtoReflect.Descriptor instead.
+func (*BufferStatus) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *BufferStatus) GetHeldBytes() int64 {
+	if x != nil {
+		return x.HeldBytes
+	}
+	return 0
+}
+
+func (x *BufferStatus) GetPeakBytes() int64 {
+	if x != nil {
+		return x.PeakBytes
+	}
+	return 0
+}
+
+func (x *BufferStatus) GetLimitBytes() int64 {
+	if x != nil {
+		return x.LimitBytes
+	}
+	return 0
+}
+
+func (x *BufferStatus) GetRefused() int64 {
+	if x != nil {
+		return x.Refused
+	}
+	return 0
+}
+
 // ClientIdentity is one client certificate identity and its calls.
 type ClientIdentity struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1109,7 +1281,7 @@ type ClientIdentity struct {
 
 func (x *ClientIdentity) Reset() {
 	*x = ClientIdentity{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[13]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1293,7 @@ func (x *ClientIdentity) String() string {
 func (*ClientIdentity) ProtoMessage() {}
 
 func (x *ClientIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[13]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1306,7 @@ func (x *ClientIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClientIdentity.ProtoReflect.Descriptor instead.
 func (*ClientIdentity) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{13}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ClientIdentity) GetIdentity() string {
@@ -1177,7 +1349,7 @@ type PoolStatus struct {
 
 func (x *PoolStatus) Reset() {
 	*x = PoolStatus{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1189,7 +1361,7 @@ func (x *PoolStatus) String() string {
 func (*PoolStatus) ProtoMessage() {}
 
 func (x *PoolStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[14]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1202,7 +1374,7 @@ func (x *PoolStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolStatus.ProtoReflect.Descriptor instead.
 func (*PoolStatus) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{14}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PoolStatus) GetSessionsIdle() int32 {
@@ -1323,7 +1495,7 @@ type CallStatus struct {
 
 func (x *CallStatus) Reset() {
 	*x = CallStatus{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1507,7 @@ func (x *CallStatus) String() string {
 func (*CallStatus) ProtoMessage() {}
 
 func (x *CallStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[15]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1520,7 @@ func (x *CallStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallStatus.ProtoReflect.Descriptor instead.
 func (*CallStatus) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{15}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CallStatus) GetStarted() int64 {
@@ -1439,7 +1611,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1451,7 +1623,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[16]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1464,7 +1636,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{16}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ShutdownRequest) GetSkipDrain() bool {
@@ -1482,7 +1654,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[17]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1666,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mothreads_v1_mothreads_proto_msgTypes[17]
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1679,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{17}
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{18}
 }
 
 var File_mothreads_v1_mothreads_proto protoreflect.FileDescriptor
@@ -1516,11 +1688,11 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\n" +
 	"\x1cmothreads/v1/mothreads.proto\x12\fmothreads.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x02\n" +
 	"\aCommand\x12\x12\n" +
-	"\x04argv\x18\x01 \x03(\tR\x04argv\x12\x16\n" +
-	"\x06script\x18\x02 \x01(\tR\x06script\x12\x10\n" +
-	"\x03cwd\x18\x03 \x01(\tR\x03cwd\x12\x19\n" +
-	"\bbase_cwd\x18\v \x01(\tR\abaseCwd\x12\x10\n" +
-	"\x03env\x18\x04 \x03(\tR\x03env\x120\n" +
+	"\x04argv\x18\x01 \x03(\fR\x04argv\x12\x16\n" +
+	"\x06script\x18\x02 \x01(\fR\x06script\x12\x10\n" +
+	"\x03cwd\x18\x03 \x01(\fR\x03cwd\x12\x19\n" +
+	"\bbase_cwd\x18\v \x01(\fR\abaseCwd\x12\x10\n" +
+	"\x03env\x18\x04 \x03(\fR\x03env\x120\n" +
 	"\bbase_env\x18\x05 \x01(\v2\x15.mothreads.v1.BaseEnvR\abaseEnv\x12\x1d\n" +
 	"\n" +
 	"stdin_data\x18\x06 \x01(\fR\tstdinData\x123\n" +
@@ -1531,20 +1703,22 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\x03tty\x18\n" +
 	" \x01(\v2\x18.mothreads.v1.WindowSizeR\x03tty\"\x1d\n" +
 	"\aBaseEnv\x12\x12\n" +
-	"\x04vars\x18\x01 \x03(\tR\x04vars\"4\n" +
+	"\x04vars\x18\x01 \x03(\fR\x04vars\"4\n" +
 	"\n" +
 	"WindowSize\x12\x12\n" +
 	"\x04rows\x18\x01 \x01(\rR\x04rows\x12\x12\n" +
 	"\x04cols\x18\x02 \x01(\rR\x04cols\">\n" +
 	"\vExecRequest\x12/\n" +
-	"\acommand\x18\x01 \x01(\v2\x15.mothreads.v1.CommandR\acommand\"\xe8\x01\n" +
+	"\acommand\x18\x01 \x01(\v2\x15.mothreads.v1.CommandR\acommand\"\xc4\x02\n" +
 	"\rAttachRequest\x12-\n" +
 	"\x05start\x18\x01 \x01(\v2\x15.mothreads.v1.CommandH\x00R\x05start\x12\x16\n" +
 	"\x05stdin\x18\x02 \x01(\fH\x00R\x05stdin\x12;\n" +
 	"\vclose_stdin\x18\x03 \x01(\v2\x18.mothreads.v1.CloseStdinH\x00R\n" +
 	"closeStdin\x122\n" +
 	"\x06resize\x18\x04 \x01(\v2\x18.mothreads.v1.WindowSizeH\x00R\x06resize\x12\x18\n" +
-	"\x06signal\x18\x05 \x01(\x05H\x00R\x06signalB\x05\n" +
+	"\x06signal\x18\x05 \x01(\x05H\x00R\x06signal\x12?\n" +
+	"\fclose_output\x18\x06 \x01(\x0e2\x1a.mothreads.v1.OutputStreamH\x00R\vcloseOutput\x12\x19\n" +
+	"\bno_stdin\x18\a \x01(\bR\anoStdinB\x05\n" +
 	"\x03msg\"\f\n" +
 	"\n" +
 	"CloseStdin\"\xab\x01\n" +
@@ -1587,7 +1761,7 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\x10stdout_truncated\x18\x03 \x01(\bR\x0fstdoutTruncated\x12)\n" +
 	"\x10stderr_truncated\x18\x04 \x01(\bR\x0fstderrTruncated\x12,\n" +
 	"\x06exited\x18\x05 \x01(\v2\x14.mothreads.v1.ExitedR\x06exited\"\x0f\n" +
-	"\rStatusRequest\"\xc9\x02\n" +
+	"\rStatusRequest\"\xff\x02\n" +
 	"\x0eStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x129\n" +
@@ -1595,11 +1769,20 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"started_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12\x18\n" +
 	"\aserving\x18\x04 \x01(\bR\aserving\x12,\n" +
 	"\x04pool\x18\x05 \x01(\v2\x18.mothreads.v1.PoolStatusR\x04pool\x12.\n" +
-	"\x05calls\x18\x06 \x01(\v2\x18.mothreads.v1.CallStatusR\x05calls\x12\x1a\n" +
+	"\x05calls\x18\x06 \x01(\v2\x18.mothreads.v1.CallStatusR\x05calls\x124\n" +
+	"\abuffers\x18\a \x01(\v2\x1a.mothreads.v1.BufferStatusR\abuffers\x12\x1a\n" +
 	"\binstance\x18\x14 \x01(\tR\binstance\x12<\n" +
 	"\n" +
 	"identities\x18\x15 \x03(\v2\x1c.mothreads.v1.ClientIdentityR\n" +
-	"identities\"B\n" +
+	"identities\"\x87\x01\n" +
+	"\fBufferStatus\x12\x1d\n" +
+	"\n" +
+	"held_bytes\x18\x01 \x01(\x03R\theldBytes\x12\x1d\n" +
+	"\n" +
+	"peak_bytes\x18\x02 \x01(\x03R\tpeakBytes\x12\x1f\n" +
+	"\vlimit_bytes\x18\x03 \x01(\x03R\n" +
+	"limitBytes\x12\x18\n" +
+	"\arefused\x18\x04 \x01(\x03R\arefused\"B\n" +
 	"\x0eClientIdentity\x12\x1a\n" +
 	"\bidentity\x18\x01 \x01(\tR\bidentity\x12\x14\n" +
 	"\x05calls\x18\x02 \x01(\x03R\x05calls\"\x8b\x05\n" +
@@ -1640,7 +1823,11 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\x0fShutdownRequest\x12\x1d\n" +
 	"\n" +
 	"skip_drain\x18\x01 \x01(\bR\tskipDrain\"\x12\n" +
-	"\x10ShutdownResponse2\xd9\x02\n" +
+	"\x10ShutdownResponse*a\n" +
+	"\fOutputStream\x12\x1d\n" +
+	"\x19OUTPUT_STREAM_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14OUTPUT_STREAM_STDOUT\x10\x01\x12\x18\n" +
+	"\x14OUTPUT_STREAM_STDERR\x10\x022\xd9\x02\n" +
 	"\tMothreads\x12<\n" +
 	"\x04Exec\x12\x19.mothreads.v1.ExecRequest\x1a\x17.mothreads.v1.ExecEvent0\x01\x12B\n" +
 	"\x06Attach\x12\x1b.mothreads.v1.AttachRequest\x1a\x17.mothreads.v1.ExecEvent(\x010\x01\x12:\n" +
@@ -1660,72 +1847,77 @@ func file_mothreads_v1_mothreads_proto_rawDescGZIP() []byte {
 	return file_mothreads_v1_mothreads_proto_rawDescData
 }
 
-var file_mothreads_v1_mothreads_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_mothreads_v1_mothreads_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_mothreads_v1_mothreads_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_mothreads_v1_mothreads_proto_goTypes = []any{
-	(*Command)(nil),               // 0: mothreads.v1.Command
-	(*BaseEnv)(nil),               // 1: mothreads.v1.BaseEnv
-	(*WindowSize)(nil),            // 2: mothreads.v1.WindowSize
-	(*ExecRequest)(nil),           // 3: mothreads.v1.ExecRequest
-	(*AttachRequest)(nil),         // 4: mothreads.v1.AttachRequest
-	(*CloseStdin)(nil),            // 5: mothreads.v1.CloseStdin
-	(*ExecEvent)(nil),             // 6: mothreads.v1.ExecEvent
-	(*Started)(nil),               // 7: mothreads.v1.Started
-	(*Exited)(nil),                // 8: mothreads.v1.Exited
-	(*RunRequest)(nil),            // 9: mothreads.v1.RunRequest
-	(*RunResponse)(nil),           // 10: mothreads.v1.RunResponse
-	(*StatusRequest)(nil),         // 11: mothreads.v1.StatusRequest
-	(*StatusResponse)(nil),        // 12: mothreads.v1.StatusResponse
-	(*ClientIdentity)(nil),        // 13: mothreads.v1.ClientIdentity
-	(*PoolStatus)(nil),            // 14: mothreads.v1.PoolStatus
-	(*CallStatus)(nil),            // 15: mothreads.v1.CallStatus
-	(*ShutdownRequest)(nil),       // 16: mothreads.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),      // 17: mothreads.v1.ShutdownResponse
-	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(OutputStream)(0),             // 0: mothreads.v1.OutputStream
+	(*Command)(nil),               // 1: mothreads.v1.Command
+	(*BaseEnv)(nil),               // 2: mothreads.v1.BaseEnv
+	(*WindowSize)(nil),            // 3: mothreads.v1.WindowSize
+	(*ExecRequest)(nil),           // 4: mothreads.v1.ExecRequest
+	(*AttachRequest)(nil),         // 5: mothreads.v1.AttachRequest
+	(*CloseStdin)(nil),            // 6: mothreads.v1.CloseStdin
+	(*ExecEvent)(nil),             // 7: mothreads.v1.ExecEvent
+	(*Started)(nil),               // 8: mothreads.v1.Started
+	(*Exited)(nil),                // 9: mothreads.v1.Exited
+	(*RunRequest)(nil),            // 10: mothreads.v1.RunRequest
+	(*RunResponse)(nil),           // 11: mothreads.v1.RunResponse
+	(*StatusRequest)(nil),         // 12: mothreads.v1.StatusRequest
+	(*StatusResponse)(nil),        // 13: mothreads.v1.StatusResponse
+	(*BufferStatus)(nil),          // 14: mothreads.v1.BufferStatus
+	(*ClientIdentity)(nil),        // 15: mothreads.v1.ClientIdentity
+	(*PoolStatus)(nil),            // 16: mothreads.v1.PoolStatus
+	(*CallStatus)(nil),            // 17: mothreads.v1.CallStatus
+	(*ShutdownRequest)(nil),       // 18: mothreads.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),      // 19: mothreads.v1.ShutdownResponse
+	(*durationpb.Duration)(nil),   // 20: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
 }
 var file_mothreads_v1_mothreads_proto_depIdxs = []int32{
-	1,  // 0: mothreads.v1.Command.base_env:type_name -> mothreads.v1.BaseEnv
-	18, // 1: mothreads.v1.Command.timeout:type_name -> google.protobuf.Duration
-	18, // 2: mothreads.v1.Command.kill_grace:type_name -> google.protobuf.Duration
-	2,  // 3: mothreads.v1.Command.tty:type_name -> mothreads.v1.WindowSize
-	0,  // 4: mothreads.v1.ExecRequest.command:type_name -> mothreads.v1.Command
-	0,  // 5: mothreads.v1.AttachRequest.start:type_name -> mothreads.v1.Command
-	5,  // 6: mothreads.v1.AttachRequest.close_stdin:type_name -> mothreads.v1.CloseStdin
-	2,  // 7: mothreads.v1.AttachRequest.resize:type_name -> mothreads.v1.WindowSize
-	7,  // 8: mothreads.v1.ExecEvent.started:type_name -> mothreads.v1.Started
-	8,  // 9: mothreads.v1.ExecEvent.exited:type_name -> mothreads.v1.Exited
-	19, // 10: mothreads.v1.Started.queued_at:type_name -> google.protobuf.Timestamp
-	19, // 11: mothreads.v1.Started.started_at:type_name -> google.protobuf.Timestamp
-	19, // 12: mothreads.v1.Exited.queued_at:type_name -> google.protobuf.Timestamp
-	19, // 13: mothreads.v1.Exited.started_at:type_name -> google.protobuf.Timestamp
-	19, // 14: mothreads.v1.Exited.finished_at:type_name -> google.protobuf.Timestamp
-	0,  // 15: mothreads.v1.RunRequest.command:type_name -> mothreads.v1.Command
-	8,  // 16: mothreads.v1.RunResponse.exited:type_name -> mothreads.v1.Exited
-	19, // 17: mothreads.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
-	14, // 18: mothreads.v1.StatusResponse.pool:type_name -> mothreads.v1.PoolStatus
-	15, // 19: mothreads.v1.StatusResponse.calls:type_name -> mothreads.v1.CallStatus
-	13, // 20: mothreads.v1.StatusResponse.identities:type_name -> mothreads.v1.ClientIdentity
-	18, // 21: mothreads.v1.PoolStatus.queue_wait_p50:type_name -> google.protobuf.Duration
-	18, // 22: mothreads.v1.PoolStatus.queue_wait_p99:type_name -> google.protobuf.Duration
-	18, // 23: mothreads.v1.PoolStatus.queue_wait_max:type_name -> google.protobuf.Duration
-	18, // 24: mothreads.v1.CallStatus.latency_p50:type_name -> google.protobuf.Duration
-	18, // 25: mothreads.v1.CallStatus.latency_p90:type_name -> google.protobuf.Duration
-	18, // 26: mothreads.v1.CallStatus.latency_p99:type_name -> google.protobuf.Duration
-	3,  // 27: mothreads.v1.Mothreads.Exec:input_type -> mothreads.v1.ExecRequest
-	4,  // 28: mothreads.v1.Mothreads.Attach:input_type -> mothreads.v1.AttachRequest
-	9,  // 29: mothreads.v1.Mothreads.Run:input_type -> mothreads.v1.RunRequest
-	11, // 30: mothreads.v1.Mothreads.Status:input_type -> mothreads.v1.StatusRequest
-	16, // 31: mothreads.v1.Mothreads.Shutdown:input_type -> mothreads.v1.ShutdownRequest
-	6,  // 32: mothreads.v1.Mothreads.Exec:output_type -> mothreads.v1.ExecEvent
-	6,  // 33: mothreads.v1.Mothreads.Attach:output_type -> mothreads.v1.ExecEvent
-	10, // 34: mothreads.v1.Mothreads.Run:output_type -> mothreads.v1.RunResponse
-	12, // 35: mothreads.v1.Mothreads.Status:output_type -> mothreads.v1.StatusResponse
-	17, // 36: mothreads.v1.Mothreads.Shutdown:output_type -> mothreads.v1.ShutdownResponse
-	32, // [32:37] is the sub-list for method output_type
-	27, // [27:32] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	2,  // 0: mothreads.v1.Command.base_env:type_name -> mothreads.v1.BaseEnv
+	20, // 1: mothreads.v1.Command.timeout:type_name -> google.protobuf.Duration
+	20, // 2: mothreads.v1.Command.kill_grace:type_name -> google.protobuf.Duration
+	3,  // 3: mothreads.v1.Command.tty:type_name -> mothreads.v1.WindowSize
+	1,  // 4: mothreads.v1.ExecRequest.command:type_name -> mothreads.v1.Command
+	1,  // 5: mothreads.v1.AttachRequest.start:type_name -> mothreads.v1.Command
+	6,  // 6: mothreads.v1.AttachRequest.close_stdin:type_name -> mothreads.v1.CloseStdin
+	3,  // 7: mothreads.v1.AttachRequest.resize:type_name -> mothreads.v1.WindowSize
+	0,  // 8: mothreads.v1.AttachRequest.close_output:type_name -> mothreads.v1.OutputStream
+	8,  // 9: mothreads.v1.ExecEvent.started:type_name -> mothreads.v1.Started
+	9,  // 10: mothreads.v1.ExecEvent.exited:type_name -> mothreads.v1.Exited
+	21, // 11: mothreads.v1.Started.queued_at:type_name -> google.protobuf.Timestamp
+	21, // 12: mothreads.v1.Started.started_at:type_name -> google.protobuf.Timestamp
+	21, // 13: mothreads.v1.Exited.queued_at:type_name -> google.protobuf.Timestamp
+	21, // 14: mothreads.v1.Exited.started_at:type_name -> google.protobuf.Timestamp
+	21, // 15: mothreads.v1.Exited.finished_at:type_name -> google.protobuf.Timestamp
+	1,  // 16: mothreads.v1.RunRequest.command:type_name -> mothreads.v1.Command
+	9,  // 17: mothreads.v1.RunResponse.exited:type_name -> mothreads.v1.Exited
+	21, // 18: mothreads.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	16, // 19: mothreads.v1.StatusResponse.pool:type_name -> mothreads.v1.PoolStatus
+	17, // 20: mothreads.v1.StatusResponse.calls:type_name -> mothreads.v1.CallStatus
+	14, // 21: mothreads.v1.StatusResponse.buffers:type_name -> mothreads.v1.BufferStatus
+	15, // 22: mothreads.v1.StatusResponse.identities:type_name -> mothreads.v1.ClientIdentity
+	20, // 23: mothreads.v1.PoolStatus.queue_wait_p50:type_name -> google.protobuf.Duration
+	20, // 24: mothreads.v1.PoolStatus.queue_wait_p99:type_name -> google.protobuf.Duration
+	20, // 25: mothreads.v1.PoolStatus.queue_wait_max:type_name -> google.protobuf.Duration
+	20, // 26: mothreads.v1.CallStatus.latency_p50:type_name -> google.protobuf.Duration
+	20, // 27: mothreads.v1.CallStatus.latency_p90:type_name -> google.protobuf.Duration
+	20, // 28: mothreads.v1.CallStatus.latency_p99:type_name -> google.protobuf.Duration
+	4,  // 29: mothreads.v1.Mothreads.Exec:input_type -> mothreads.v1.ExecRequest
+	5,  // 30: mothreads.v1.Mothreads.Attach:input_type -> mothreads.v1.AttachRequest
+	10, // 31: mothreads.v1.Mothreads.Run:input_type -> mothreads.v1.RunRequest
+	12, // 32: mothreads.v1.Mothreads.Status:input_type -> mothreads.v1.StatusRequest
+	18, // 33: mothreads.v1.Mothreads.Shutdown:input_type -> mothreads.v1.ShutdownRequest
+	7,  // 34: mothreads.v1.Mothreads.Exec:output_type -> mothreads.v1.ExecEvent
+	7,  // 35: mothreads.v1.Mothreads.Attach:output_type -> mothreads.v1.ExecEvent
+	11, // 36: mothreads.v1.Mothreads.Run:output_type -> mothreads.v1.RunResponse
+	13, // 37: mothreads.v1.Mothreads.Status:output_type -> mothreads.v1.StatusResponse
+	19, // 38: mothreads.v1.Mothreads.Shutdown:output_type -> mothreads.v1.ShutdownResponse
+	34, // [34:39] is the sub-list for method output_type
+	29, // [29:34] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_mothreads_v1_mothreads_proto_init() }
@@ -1739,6 +1931,7 @@ func file_mothreads_v1_mothreads_proto_init() {
 		(*AttachRequest_CloseStdin)(nil),
 		(*AttachRequest_Resize)(nil),
 		(*AttachRequest_Signal)(nil),
+		(*AttachRequest_CloseOutput)(nil),
 	}
 	file_mothreads_v1_mothreads_proto_msgTypes[6].OneofWrappers = []any{
 		(*ExecEvent_Started)(nil),
@@ -1751,13 +1944,14 @@ func file_mothreads_v1_mothreads_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mothreads_v1_mothreads_proto_rawDesc), len(file_mothreads_v1_mothreads_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   18,
+			NumEnums:      1,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_mothreads_v1_mothreads_proto_goTypes,
 		DependencyIndexes: file_mothreads_v1_mothreads_proto_depIdxs,
+		EnumInfos:         file_mothreads_v1_mothreads_proto_enumTypes,
 		MessageInfos:      file_mothreads_v1_mothreads_proto_msgTypes,
 	}.Build()
 	File_mothreads_v1_mothreads_proto = out.File

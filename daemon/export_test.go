@@ -1,0 +1,4 @@
+package daemon
+
+// MaxChunk is maxChunk, for the external tests.
+const MaxChunk = maxChunk

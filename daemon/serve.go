@@ -186,7 +186,7 @@ func (d *daemon) openSocket() (*socket, error) {
 	if err != nil && noUnixSockets(err) {
 		// Windows before 10 (1803), and Wine 8: TCP is the only way in.
 		if d.cfg.Listen == "" {
-			return nil, fmt.Errorf("%w (this system has no Unix sockets: serve on TCP instead, with Listen on a loopback address and a TokenFile)", err)
+			return nil, fmt.Errorf("%w (this system has no Unix sockets: serve on TCP instead, with Listen (--listen) on a loopback address and a TokenFile (--token-file))", err)
 		}
 		d.log.Warn("this system has no Unix sockets: serving on TCP only", "socket", d.cfg.Socket, "err", err)
 		return &socket{}, nil

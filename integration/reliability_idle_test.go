@@ -60,7 +60,7 @@ func TestFaultIdleSessionPartsKilled(t *testing.T) {
 		}
 	}
 	calls("warm")
-	waitStatus(t, c, "two idle sessions", func(s *client.Status) bool { return s.Pool.SessionsIdle == 2 })
+	waitStatus(t, c, "two idle sessions", func(s *client.Status) bool { return s.Pool.SessionsIdle >= 2 })
 
 	// Each kill is waited for: a process killed while a call is being
 	// handed to it would rightly make that call fail or report SIGKILL.

@@ -95,7 +95,10 @@ func (s *Shell) Input(data []byte, eof, tty bool) error {
 		return nil
 	}
 	s.mu.Lock()
-	w := s.sticky.stdin
+	var w *openInput
+	if s.sticky != nil {
+		w = s.sticky.stdin
+	}
 	s.mu.Unlock()
 	if w == nil {
 		return errNoInput
@@ -107,7 +110,8 @@ func (s *Shell) Input(data []byte, eof, tty bool) error {
 // ("stdin"), the session's terminal ("terminal"), or neither ("").
 func (s *Shell) Waiting() string {
 	s.mu.Lock()
-	running := s.sticky.slot != 0 && s.sticky.started.Fired() && !s.sticky.done.Fired()
+	st := s.sticky
+	running := st != nil && st.started.Fired() && !st.done.Fired()
 	s.mu.Unlock()
 	if !running {
 		return ""

@@ -29,10 +29,12 @@ import (
 // Pool -> shell, on the control socket:
 //
 //	block      = 8 decimal digits N, then N characters (ASCII only)
-//	start      = [bootSticky] block(session.bash) block(mode) block(session dir)
-//	             block(init script)         (bootSticky for a sticky shell)
-//	fork       = "f " slot " " token "\n"    isolated: fork slot's child; its
-//	                                         FIFOs are DIR/token.{o,e,i}
+//	start      = [bootSticky] block(session.bash) block(mode) block(bash path)
+//	             block(session dir) block(init script)
+//	                                        (bootSticky for a sticky shell)
+//	fork       = "f" slot(8 digits) token(32 hex) "\n"
+//	                                        isolated: fork slot's child; its
+//	                                        FIFOs are DIR/token.{o,e,i,r}
 //	call       = stickyCall(slot, job)      sticky: run a call in the shell
 //	quit       = "q\n", or end of stream
 //
@@ -102,8 +104,12 @@ func appendBlock(b []byte, text string) []byte {
 // maxBlock is the largest block the eight digits can frame.
 const maxBlock = 99_999_999
 
+// forkLen is the length of a fork message; session.bash reads it with
+// `read -N 42`.
+const forkLen = 42
+
 func forkMsg(slot int, token string) []byte {
-	return fmt.Appendf(nil, "f %d %s\n", slot, token)
+	return fmt.Appendf(nil, "f%08d%32s\n", slot, token)
 }
 
 func callMsg(slot int, job string) []byte {

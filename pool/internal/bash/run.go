@@ -140,13 +140,16 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 func (s *Shell) verifyExit(sl *slot, rep *childReports) {
 	s.mu.Lock()
 	s.exiting[sl.pid] = true
+	delete(s.slots, sl.n) // the verifier owns it now (Close waits for it)
 	s.mu.Unlock()
+	s.verifiers.Add(1)
 	go func() {
+		defer s.verifiers.Done()
 		defer func() {
 			s.mu.Lock()
 			delete(s.exiting, sl.pid)
 			s.mu.Unlock()
-			s.finishSlot(sl)
+			sl.close()
 		}()
 		exited, stop := proc.WatchPidfd(sl.pidfd)
 		defer stop()

@@ -32,7 +32,7 @@ __mt_fwd() {
     __mt_kids=("${__mt_kids[@]:1}")
   done
 }
-__mt_sigs='HUP INT QUIT USR1 USR2 ALRM TERM'
+__mt_sigs='HUP INT QUIT USR1 USR2 ALRM TERM CONT'
 for __mt_v in $__mt_sigs; do
   \builtin trap "__mt_fwd $__mt_v" "$__mt_v"
 done
@@ -51,19 +51,15 @@ __mt_forked() {
 }
 
 # __mt_next waits for the next message that the boot line acts on, "f K T"
-# (fork the child of slot K, whose FIFOs are $__mt_dir/T.*). It fails at the
-# end of the control stream or on anything else.
+# in 42 characters (fork the child of slot K, whose FIFOs are
+# $__mt_dir/T.*; fixed width, so one read(2) takes it). It fails at the end
+# of the control stream or on anything else.
 __mt_next() {
   local l
-  IFS= read -r -u 4 l || return 1
-  case $l in
-    'f '*)
-      l=${l#f }
-      __mt_k=${l%% *}
-      __mt_t=$__mt_dir/${l#* }
-      ;;
-    *) return 1 ;;
-  esac
+  IFS= read -r -N 42 -u 4 l || return 1
+  [[ $l == f* ]] || return 1
+  __mt_k=$((10#${l:1:8}))
+  __mt_t=$__mt_dir/${l:9:32}
 }
 
 # __mt_child runs first in the child forked for a slot, before any call is
@@ -145,6 +141,9 @@ __mt_fence() {
 # as the shell found it, so the pool can tell what the init changed.
 unset -v __mt_n __mt_p
 __mt_rd __mt_mode || exit 200
+# $BASH is the shell's path, as for bash -c (bash derives it from argv[0],
+# which here names the session).
+__mt_rd BASH || exit 200
 __mt_rd __mt_dir || exit 200
 {
   \builtin printf 'i\0u:'

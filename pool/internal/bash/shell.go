@@ -67,9 +67,11 @@ type Shell struct {
 	forked  int           // the last slot announced
 	running int           // the pid of the call in progress, or 0
 	exiting map[int]bool  // children of calls that ended early, still exiting
+	// verifiers are the goroutines that check the exit of such children.
+	verifiers sync.WaitGroup
 	// spareKick wakes the spares thread (keepSpares).
 	spareKick chan struct{}
-	sticky    stickyCalls
+	sticky    *stickyCalls // the sticky call in progress (nil: none)
 	// Sticky: the output streams that background jobs still hold after
 	// their calls ended, and the log they go to.
 	detached []*proc.Outputs
@@ -207,7 +209,10 @@ func (s *Shell) watchStop() {
 		call := s.running
 		s.mu.Unlock()
 		if call > 0 {
-			proc.SignalGroup(call, syscall.SIGSTOP)
+			// `kill -STOP $$` stops the script's own process in bash -c,
+			// not its children (one of which may continue it: SIGCONT to
+			// $$ is passed on, see session.bash).
+			syscall.Kill(call, syscall.SIGSTOP)
 		}
 		s.log.Info("the session's shell was stopped by a signal: resumed it, stopped the call instead", "call_pid", call)
 	}
@@ -224,6 +229,7 @@ func (s *Shell) handshake() error {
 	}
 	msg = appendBlock(msg, sessionProgram)
 	msg = appendBlock(msg, mode)
+	msg = appendBlock(msg, spec.Shell)
 	msg = appendBlock(msg, s.dir)
 	msg = appendBlock(msg, spec.Init)
 	type records struct {
@@ -377,6 +383,9 @@ func (s *Shell) route(r report) error {
 		sl.ready.Go()
 		return nil
 	case 's', 'd', 'e', 'z':
+		if s.sticky == nil {
+			return fmt.Errorf("%w: sticky report %q with no call running", errBadReport, r.kind)
+		}
 		return s.sticky.route(r)
 	}
 	return fmt.Errorf("%w: %q", errBadReport, r.kind)
@@ -521,6 +530,7 @@ func (s *Shell) Close(grace time.Duration) {
 		}
 		s.mu.Unlock()
 		s.diag.stop()
+		s.verifiers.Wait() // every child is dead by now
 	}
 	if err := os.RemoveAll(s.dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Warn("removing session directory", "dir", s.dir, "err", err)

@@ -30,7 +30,7 @@ type stickyCalls struct {
 // route applies a sticky report for the call in progress; a report for any
 // other call is a protocol violation. Call with the shell's mu held.
 func (st *stickyCalls) route(r report) error {
-	if st.slot == 0 || r.slot != st.slot || st.fenced.Fired() {
+	if r.slot != st.slot || st.fenced.Fired() {
 		return fmt.Errorf("%w: sticky report %q for call %d, which is not running", errBadReport, r.kind, r.slot)
 	}
 	switch r.kind {
@@ -100,13 +100,13 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	} else {
 		j.script = req.Script
 	}
-	st := &s.sticky
+	st := &stickyCalls{slot: n}
 	s.mu.Lock()
-	*st = stickyCalls{slot: n}
+	s.sticky = st
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		st.slot = 0
+		s.sticky = nil
 		s.mu.Unlock()
 	}()
 	if err := s.send(stickyCall(n, encodeJob(j))); err != nil {
@@ -119,7 +119,7 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	}
 	sl.unlink()
 	if st.failed != "" {
-		s.awaitFence()
+		s.awaitFence(st)
 		return nil, setupFailure(st.failed, req)
 	}
 	in := sl.i
@@ -143,9 +143,9 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	c.MarkStarted(s.name, sid)
 
 	var stuck signals.Signal
-	esc := &escalation{s: s, c: c, stuck: &stuck}
+	esc := &escalation{s: s, c: c, st: st, stuck: &stuck}
 	defer esc.release()
-	sup := &driver.Supervisor{Call: c, Kill: esc.kill, Deliver: func(sig syscall.Signal) { s.deliver(c, sig) }}
+	sup := &driver.Supervisor{Call: c, Kill: esc.kill, Deliver: func(sig syscall.Signal) { s.deliver(c, st, sig) }}
 	sup.Wait(&st.done, &s.gone, &stuck)
 	lost := false
 	if !st.done.Fired() && !s.gone.Fired() {
@@ -154,7 +154,7 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 		s.gone.Wait()
 	}
 	if st.done.Fired() {
-		s.awaitFence()
+		s.awaitFence(st)
 	}
 	// Output written before the script ended is the call's; background
 	// jobs keep their FIFOs, and what they write later goes to the
@@ -182,9 +182,9 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 
 // awaitFence waits for the fence of the call in progress: until it came,
 // the shell has not read on, and the next call must not be sent.
-func (s *Shell) awaitFence() {
+func (s *Shell) awaitFence(st *stickyCalls) {
 	select {
-	case <-s.sticky.fenced.Done():
+	case <-st.fenced.Done():
 	case <-s.gone.Done():
 	}
 }
@@ -195,6 +195,7 @@ func (s *Shell) awaitFence() {
 // grace after that fires stuck.
 type escalation struct {
 	s        *Shell
+	st       *stickyCalls
 	c        *driver.Call
 	stuck    *signals.Signal
 	releases []func() bool
@@ -202,7 +203,7 @@ type escalation struct {
 
 func (e *escalation) kill(sig syscall.Signal) {
 	if sig != syscall.SIGKILL {
-		e.s.interrupt(e.c, &e.s.sticky.done)
+		e.s.interrupt(e.c, &e.st.done)
 		return
 	}
 	e.s.signalForeground(syscall.SIGTERM)
@@ -272,9 +273,9 @@ func (s *Shell) signalForeground(sig syscall.Signal) {
 
 // deliver passes a caller's signal to the running command: SIGINT as an
 // interrupt (see interrupt), anything else to the foreground job.
-func (s *Shell) deliver(c *driver.Call, sig syscall.Signal) {
+func (s *Shell) deliver(c *driver.Call, st *stickyCalls, sig syscall.Signal) {
 	if sig == syscall.SIGINT {
-		s.interrupt(c, &s.sticky.done)
+		s.interrupt(c, &st.done)
 		return
 	}
 	s.signalForeground(sig)

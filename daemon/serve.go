@@ -112,12 +112,12 @@ func Serve(root *threads.Thread, cfg Config) error {
 	}
 	d.grpc = d.newServer()
 	server := threads.Go(root, "server", func(t *threads.Thread) error {
-		return d.serve(t, sock.l, tcp, healthL)
+		return d.serve(t, sock.listener(), tcp, healthL)
 	}, threads.StopTimeout(cfg.stopDeadline()))
 	if cfg.ExitIdle > 0 {
 		threads.Go(root, "idle", d.exitIdle)
 	}
-	attrs := []any{"socket", cfg.Socket, "pid", d.pid, "version", cfg.Version, "instance", d.instance}
+	attrs := []any{"socket", sock.path, "pid", d.pid, "version", cfg.Version, "instance", d.instance}
 	if cfg.SocketListener != nil {
 		attrs = append(attrs, "socket_activated", true)
 	}
@@ -182,7 +182,16 @@ func (d *daemon) openSocket() (*socket, error) {
 		l.SetUnlinkOnClose(false)
 		return &socket{l: l, path: d.cfg.Socket}, nil
 	}
-	return listenSocket(d.cfg.Socket, d.log)
+	s, err := listenSocket(d.cfg.Socket, d.log)
+	if err != nil && noUnixSockets(err) {
+		// Windows before 10 (1803), and Wine 8: TCP is the only way in.
+		if d.cfg.Listen == "" {
+			return nil, fmt.Errorf("%w (this system has no Unix sockets: serve on TCP instead, with Listen (--listen) on a loopback address and a TokenFile (--token-file))", err)
+		}
+		d.log.Warn("this system has no Unix sockets: serving on TCP only", "socket", d.cfg.Socket, "err", err)
+		return &socket{}, nil
+	}
+	return s, err
 }
 
 // logger returns the logger for t's messages (the daemon's for a nil t).

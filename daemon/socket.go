@@ -107,6 +107,15 @@ func (s *socket) close() (bool, error) {
 	return removed, err
 }
 
+// listener is the socket's listener, nil (not a nil *net.UnixListener)
+// when the daemon serves on TCP only.
+func (s *socket) listener() net.Listener {
+	if s.l == nil {
+		return nil
+	}
+	return s.l
+}
+
 func (s *socket) unlock() {
 	if s.lock != nil {
 		s.lock.Close() // releases the lock; the lock file stays

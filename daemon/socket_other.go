@@ -3,8 +3,10 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"syscall"
 )
 
 // secureDir creates the socket's directory when missing. On Windows the
@@ -27,3 +29,7 @@ func staleDialError(error) bool { return true }
 // maybeSocket reports whether fi may be a socket: Windows reports AF_UNIX
 // sockets as reparse points, so anything but a directory may be one.
 func maybeSocket(fi os.FileInfo) bool { return !fi.IsDir() }
+
+// noUnixSockets reports whether err says that the system has no AF_UNIX
+// sockets (WSAEAFNOSUPPORT): Windows before 10 version 1803, and Wine 8.
+func noUnixSockets(err error) bool { return errors.Is(err, syscall.Errno(10047)) }

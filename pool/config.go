@@ -29,7 +29,7 @@ type Config struct {
 	// session's shell to open them (on Windows the directory holds the
 	// batch files of scripts of several lines). Empty means
 	// $XDG_RUNTIME_DIR, else /dev/shm (a memory file system), else
-	// os.TempDir().
+	// os.TempDir(); on Windows always os.TempDir() (%TEMP%, the user's own).
 	RuntimeDir string
 	// Launcher is the path of a program that calls Launch first thing in
 	// main, usually the running binary (os.Executable()). Session shells
@@ -157,6 +157,11 @@ func (c Config) normalized() (Config, error) {
 
 // defaultRuntimeDir prefers a memory file system for session directories.
 func defaultRuntimeDir() string {
+	if runtime.GOOS == "windows" {
+		// "/dev/shm" would be \dev\shm on the current drive, which may exist
+		// (under Wine it is Linux's /dev/shm) but is nobody's private place.
+		return os.TempDir()
+	}
 	for _, d := range []string{os.Getenv("XDG_RUNTIME_DIR"), "/dev/shm"} {
 		if d == "" {
 			continue

@@ -81,6 +81,6 @@
 //   - The bash protocol needs Linux (/proc, pidfd, memfd): elsewhere bash
 //     runs with the POSIX driver, sticky sessions are refused, and without
 //     /proc the reaper and the kill of a call's leftovers reach less (see
-//     pool/internal/proc). Windows has a cmd.exe driver, untested on
-//     Windows so far (see pool/internal/cmdexe).
+//     pool/internal/proc). Windows has a cmd.exe driver, tested under
+//     Wine 8 in CI but not yet on Windows (see pool/internal/cmdexe).
 package pool

@@ -64,7 +64,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	flagval.IntVar(fs, &f.maxTCPConns, "max-tcp-conns", "", daemon.DefaultMaxTCPConns, 1, "most TCP connections open at once; more are closed at once")
 	flagval.DurationVar(fs, &f.tcpAuthTimeout, "tcp-auth-timeout", "", daemon.DefaultTCPAuthTimeout, "close TCP connections without an authorised call after this long")
 	fs.StringVar(&f.healthListen, "health-listen", "", "also serve grpc.health.v1 only, in plain text and without access checks, on this TCP address (for Kubernetes probes)")
-	fs.StringVar(&f.shell, "shell", "bash", "shell that runs the sessions (bash 4.4+ for warm sessions)")
+	fs.StringVar(&f.shell, "shell", defaultShell, shellUsage)
 	fs.StringVar(&f.init, "init", "", "script every new session runs once before serving calls (visible in ps: use --init-file or MOTHREADS_INIT for secrets)")
 	fs.StringVar(&f.initFile, "init-file", "", "read the --init script from this file")
 	flagval.IntVar(fs, &f.minIdle, "min-idle", "", DefaultMinIdle, 0, "sessions kept started and idle")

@@ -153,9 +153,38 @@ func (s *Shell) Memory() int64          { return 0 }
 func (s *Shell) Close(time.Duration) { s.cleanup() }
 
 func (s *Shell) cleanup() {
-	if err := os.RemoveAll(s.dir); err != nil && !errors.Is(err, os.ErrNotExist) && s.spec.Log != nil {
+	if err := removeDir(s.dir); err != nil && s.spec.Log != nil {
 		s.spec.Log.Warn("removing session directory", "dir", s.dir, "err", err)
 	}
+}
+
+// removeDir removes a session's directory, which holds files only (the
+// start and init scripts, their logs, the environment dump, the batch files
+// of calls): each with os.Remove (DeleteFile), then the directory. It does
+// not use os.RemoveAll for them, whose handle-based deletion
+// (FileDispositionInformationEx) Wine 8 does not implement; a directory
+// that something else put there goes with os.RemoveAll.
+func removeDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if e.IsDir() {
+			errs = append(errs, os.RemoveAll(p))
+		} else if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // findProgram resolves a command name as cmd.exe does: a path (relative to

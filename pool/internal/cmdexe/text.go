@@ -186,11 +186,12 @@ func parseEnvDump(b []byte) (cwd string, env []string, err error) {
 }
 
 // parseVer reads the version out of cmd.exe's `ver`:
-// "Microsoft Windows [Version 10.0.22631.4317]" gives "10.0.22631.4317".
+// "Microsoft Windows [Version 10.0.22631.4317]" gives "10.0.22631.4317",
+// and Wine's "Microsoft Windows 6.1.7601" (no brackets) gives "6.1.7601".
 func parseVer(out string) string {
 	i, j := strings.LastIndexByte(out, '['), strings.LastIndexByte(out, ']')
 	if i < 0 || j < i {
-		return strings.TrimSpace(out)
+		i, j = -1, len(out)
 	}
 	f := strings.Fields(out[i+1 : j])
 	if len(f) == 0 {

@@ -122,6 +122,12 @@ func TestCmdlineNames(t *testing.T) {
 	if got := parseVer("Microsoft Windows [版本 10.0.19045.3803]"); got != "10.0.19045.3803" {
 		t.Errorf("parseVer (localized) = %q", got)
 	}
+	if got := parseVer("\r\nMicrosoft Windows 6.1.7601\r\n"); got != "6.1.7601" {
+		t.Errorf("parseVer (Wine's cmd.exe) = %q", got)
+	}
+	if got := parseVer(" \r\n"); got != "" {
+		t.Errorf("parseVer (nothing) = %q", got)
+	}
 	for p, bad := range map[string]bool{`C:\Temp\mothreads-session-1-123`: false, `C:\100%\x`: true, `C:\wow!\x`: true} {
 		if err := cmdUnsafePath(p); (err != nil) != bad {
 			t.Errorf("cmdUnsafePath(%q) = %v, want error %v", p, err, bad)

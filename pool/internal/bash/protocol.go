@@ -21,6 +21,8 @@ import (
 //	fd 0     /dev/null
 //	fd 1, 2  the diagnostics pipe (logged, never user output)
 //	fd 4     the control socket (SOCK_STREAM): pool <-> shell
+//	fd 5     the signal pipe: shell -> pool, "g " NAME "\n" for each signal
+//	         sent to the shell that it passes on (see sigRelay)
 //
 // Once started it forks the forker, a subshell that reads the fork
 // messages and forks the children for calls; the shell itself lets go of
@@ -39,7 +41,7 @@ import (
 //	                                        (bootSticky for a sticky shell)
 //	fork       = "f" slot(8 digits) token(32 hex) "\n"
 //	                                        isolated: fork slot's child; its
-//	                                        FIFOs are DIR/token.{o,e,i,r}
+//	                                        FIFOs are DIR/token.{o,e,i}
 //	call       = stickyCall(slot, job)      sticky: run a call in the shell
 //	quit       = "q\n", or end of stream
 //
@@ -54,11 +56,15 @@ import (
 //	                                         subshell that forks the children
 //	                                         (the shell then closes fd 4)
 //	forked     = "k " slot " " pid "\n"      the forker forked slot's child
-//	ready      = "r " slot " " pid "\n"      written by the child itself
+//	ready      = "r " slot " " pid "\n"      written by the child itself, which
+//	                                         keeps fd 4 until its call is set up
 //	failed     = "F " slot "\n"              the child could not open its FIFOs
-//	started    = "s " slot "\n"              sticky: the call's job is applied
+//	started    = "s " slot "\n"              the call's job is applied: from the
+//	                                         child (isolated; it then closes
+//	                                         fd 4) or the shell (sticky)
+//	error      = "e " slot " " what "\n"     the job failed (what: cwd); an
+//	                                         isolated child exits
 //	done       = "d " slot " " status "\n"   sticky: the call's script ended
-//	error      = "e " slot " " what "\n"     sticky: the job failed (what: cwd)
 //	fence      = "z " slot " " status "\n"   sticky: the call's line is over
 //	                                         (after done, or after an interrupt
 //	                                         discarded it; then status is $?)
@@ -67,27 +73,38 @@ import (
 // one. A job is shell code (ASCII only; see encodeJob) that the child
 // evaluates before the script.
 //
-// A child -> pool, on its FIFO r (fd 3, which the child closes once it has
-// reported):
+// A child -> pool, on the FIFO DIR/PID once its script has run to its end
+// (see bootIsolated):
 //
-//	set up     = "s\n"                      the call starts
-//	           | "f " what "\n"              it cannot (what: cwd); the child exits
+//	ended      = trap "\0" status "\n"       trap is `trap -p EXIT`
 //
-// An isolated call's exit status is the kernel's (its pidfd): nothing the
-// script can write takes part in it. The script runs with descriptors 0, 1
-// and 2 only, as under bash -c, so bash's own descriptors (10 and up, for
-// named descriptors and saved ones) are numbered as they would be there.
+// An isolated call's exit status is the kernel's: nothing the script can
+// write takes part in it. The script runs with descriptors 0, 1 and 2 only,
+// as under bash -c, so bash's own descriptors (10 and up, for named
+// descriptors and saved ones) are numbered as they would be there.
 
 // bootIsolated and bootSticky are the -c text of a session's shell: they read
 // session.bash from the control socket, evaluate it, and run the main loop.
 // The call's script is evaluated by the boot line itself, at the top level
 // of the -c string and on its first line, so that bash numbers its lines and
-// names its errors as `bash -c` would. It is the last command of the
-// child, which exits with its status (running its EXIT trap) as bash -c
-// does.
+// names its errors as `bash -c` would.
+//
+// A script that runs to its end is followed by the end report: the child
+// drops the script's DEBUG and RETURN traps and xtrace (under a redirection
+// to /dev/null: a DEBUG trap runs once more, with its output there), writes
+// `trap -p EXIT`, NUL, the status and a newline to the FIFO DIR/PID (the
+// session's directory, its own pid: opened only now, so the script runs
+// with descriptors 0, 1 and 2 alone, as under bash -c), and exits with the
+// status. A forked shell takes long to exit (its memory goes), and the pool
+// ends the call at this report if the child has begun to exit with the
+// status it reported, as the kernel says (see watchEnd): nothing written
+// to the FIFO decides a status.
+func bootIsolated(dir string) string {
+	return bootHead + `&&{ (__mt_forker;while __mt_next;do (__mt_child||exit;: "$0";eval "$BASH_EXECUTION_STRING";{ __mt_x=$?;\builtin trap - DEBUG RETURN;\builtin set +x;} >/dev/null 2>&1;{ \builtin trap -p EXIT;\builtin printf '\0%s\n' "$__mt_x";} >|` + quote(dir) + `/"$BASHPID" 2>/dev/null;\builtin exit "$__mt_x")&__mt_forked;done)&__mt_serve;}`
+}
+
 const (
-	bootHead     = `IFS= read -rN8 __mt_n<&4&&IFS= read -rN$((10#$__mt_n)) __mt_p<&4&&eval "$__mt_p"`
-	bootIsolated = bootHead + `&&{ (__mt_forker;while __mt_next;do (__mt_child||exit;: "$0";eval "$BASH_EXECUTION_STRING")&__mt_forked;done)&__mt_serve;}`
+	bootHead = `IFS= read -rN8 __mt_n<&4&&IFS= read -rN$((10#$__mt_n)) __mt_p<&4&&eval "$__mt_p"`
 	// bootSticky is the first line of a sticky shell's input (it reads its
 	// commands from the control socket): it loads session.bash like the
 	// isolated boot line.
@@ -329,7 +346,7 @@ func encodeJob(j *job) string {
 	// for all of them, as each costs a few system calls.
 	b.WriteString("{ :\n")
 	if j.dir != "" {
-		fail := `{ \builtin printf 'f cwd\n' >&3; \builtin exit 0; }`
+		fail := `{ \builtin printf 'e %s cwd\n' "$__mt_k" >&4; \builtin exit 0; }`
 		if j.sticky {
 			fail = `__mt_fail=cwd`
 		}
@@ -376,10 +393,10 @@ func encodeJob(j *job) string {
 		return b.String()
 	}
 	if j.check {
-		w(`if [[ -n ${__mt_c-} ]]; then \builtin unset -v __mt_c; \builtin export SHLVL=$((SHLVL-1)); \builtin printf 's\n' >&3; \command exec 3>&-; \command exec -a bash -- "$BASH" -c "$BASH_EXECUTION_STRING"; fi`)
+		w(`if [[ -n ${__mt_c-} ]]; then \builtin unset -v __mt_c; \builtin export SHLVL=$((SHLVL-1)); \builtin printf 's %s\n' "$__mt_k" >&4; \command exec 4>&-; \command exec -a bash -- "$BASH" -c "$BASH_EXECUTION_STRING"; fi`)
 		w(`\builtin unset -v __mt_c`)
 	}
-	w(`\builtin printf 's\n' >&3; \command exec 3>&-`)
+	w(`\builtin printf 's %s\n' "$__mt_k" >&4; \command exec 4>&-`)
 	if j.bashEnv != "" {
 		w(`\builtin . `, quote(j.bashEnv))
 	}

@@ -3,14 +3,11 @@
 package bash
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -58,11 +55,11 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	}
 	pid := sl.pid
 	exited, stopWatch := proc.WatchPidfd(sl.pidfd)
-	rep := readChildReports(sl.r)
-	sl.r = nil
+	end := watchEnd(sl)
 	defer func() {
 		stopWatch()
 		s.finishSlot(sl)
+		<-end.done
 	}()
 
 	in := newInput(sl.i, appendBlock(nil, encodeJob(j)), c.Req.Stdin)
@@ -79,7 +76,25 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	out.Start()
 
 	sup := &driver.Supervisor{Call: c, PGID: pid, Kill: func(sig syscall.Signal) { s.killCall(pid, sig) }}
-	sup.Wait(exited, &s.gone)
+	sup.Wait(exited, &s.gone, &end.ended)
+	if end.ended.Fired() && !exited.Fired() && !sup.Killed() {
+		// The script ran to its end and the child is exiting: unless it
+		// left processes behind, the call is over now, a long while before
+		// the kernel is done with the child (see bootIsolated).
+		if len(proc.ChildrenOf1(pid)) == 0 && len(s.strays()) == 0 {
+			out.Abandon() // delivers what the pipes hold: all of the child's output
+			s.feed.sync()
+			if sl.setupFailed == "" && sl.setup.Fired() {
+				if !s.gone.Fired() {
+					s.relay.fence(s.PID(), 100*time.Millisecond)
+				}
+				r := &driver.Result{Session: s.name, PID: pid, ExitCode: end.status}
+				sup.Finish(r)
+				return r, nil
+			}
+		}
+		sup.Wait(exited, &s.gone)
+	}
 	if !exited.Fired() {
 		s.mirrorShellDeath(c, pid, exited)
 	}
@@ -88,13 +103,14 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 		s.relay.fence(s.PID(), 100*time.Millisecond)
 	}
 	s.endLeftovers(c, pid, out)
-	rep.wait()
-	if rep.failed != "" {
-		return nil, setupFailure(rep.failed, c.Req)
+	// The child's set-up report was written before it exited.
+	s.feed.sync()
+	if sl.setupFailed != "" {
+		return nil, setupFailure(sl.setupFailed, c.Req)
 	}
 	r := &driver.Result{Session: s.name, PID: pid}
 	ws, err := proc.ExitStatus(sl.pidfd, pid)
-	if !rep.setup.Fired() {
+	if !sl.setup.Fired() {
 		// Killed before it could start the command (its shell died, or the
 		// call was cancelled at once): a result, as the call had started.
 		if err != nil || !ws.Signaled() {
@@ -248,7 +264,7 @@ func (s *Shell) strays() []int {
 	if len(out) == 0 {
 		return nil
 	}
-	return slices.DeleteFunc(out, proc.Zombie)
+	return slices.DeleteFunc(out, proc.Ending)
 }
 
 // sessionStrays is strays without a subreaper. A child being forked for a
@@ -280,12 +296,12 @@ func (s *Shell) sessionStrays() []int {
 			return nil
 		}
 		if len(pending) == 0 {
-			return slices.DeleteFunc(out, proc.Zombie)
+			return slices.DeleteFunc(out, proc.Ending)
 		}
 		select {
 		case <-signals.And(pending...).Done():
 		case <-s.gone.Done():
-			return slices.DeleteFunc(out, proc.Zombie)
+			return slices.DeleteFunc(out, proc.Ending)
 		}
 	}
 }
@@ -356,38 +372,3 @@ func setupFailure(what string, req *driver.Request) error {
 	}
 	return fmt.Errorf("call setup failed: %s", what)
 }
-
-// childReports reads what a child writes on its report FIFO (see
-// protocol.go).
-type childReports struct {
-	setup  signals.Signal // "s" or "f" came
-	failed string         // the reason of "f"
-	done   chan struct{}  // the reader is done
-}
-
-// readChildReports starts reading f (the reader owns it). It reads to the
-// end of the FIFO whatever comes, so that nothing written there can block
-// or kill the child.
-func readChildReports(f *os.File) *childReports {
-	rep := &childReports{done: make(chan struct{})}
-	go func() {
-		defer close(rep.done)
-		defer f.Close()
-		br := bufio.NewReaderSize(f, 512)
-		line, err := br.ReadString('\n')
-		switch {
-		case err != nil:
-		case line == "s\n":
-			rep.setup.Go()
-		case strings.HasPrefix(line, "f "):
-			rep.failed = strings.TrimSpace(line[2:])
-			rep.setup.Go()
-		}
-		io.Copy(io.Discard, br)
-	}()
-	return rep
-}
-
-// wait waits for the reader to end (the child has exited, or its FIFO was
-// closed).
-func (rep *childReports) wait() { <-rep.done }

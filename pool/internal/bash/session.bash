@@ -72,16 +72,16 @@ __mt_next() {
 }
 
 # __mt_child runs first in the child forked for a slot, before any call is
-# known: it opens the slot's FIFOs, reports ready, drops the control socket
-# and waits for its job. The job (shell code written by the pool, ASCII only)
-# sets the call up and sets BASH_EXECUTION_STRING to the script, which the
-# boot line then evaluates. On the way it undoes everything that would tell
+# known: it opens the slot's FIFOs, reports ready and waits for its job. The
+# job (shell code written by the pool, ASCII only) sets the call up, sets
+# BASH_EXECUTION_STRING to the script, reports that the call is set up and
+# drops the control socket; the boot line then evaluates the script. On the way it undoes everything that would tell
 # the call from `bash -c`: job control, the session's traps, its variables
 # and functions.
 __mt_child() {
   \builtin set +m
   \builtin trap - $__mt_sigs
-  \command exec 0<"$__mt_t.i" 1>"$__mt_t.o" 2>"$__mt_t.e" 3>"$__mt_t.r" || {
+  \command exec 0<"$__mt_t.i" 1>"$__mt_t.o" 2>"$__mt_t.e" || {
     \builtin printf 'F %s\n' "$__mt_k" >&4
     return 1
   }
@@ -92,7 +92,6 @@ __mt_child() {
     \builtin shopt -q extglob; \builtin eval "__mt_w() { :
 }"; \builtin unset -f __mt_w; \builtin printf -v __mt_w '%s' warm; \builtin unset -v __mt_w; } 2>/dev/null
   \builtin printf 'r %s %s\n' "$__mt_k" "$BASHPID" >&4
-  \command exec 4>&-
   __mt_rd() { IFS= read -r -N 8 __mt_n && IFS= read -r -N "$((10#$__mt_n))" "$1"; }
   __mt_rd __mt_j || return 1
   \builtin eval "$__mt_j"

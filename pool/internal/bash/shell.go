@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -54,7 +53,7 @@ type Shell struct {
 	tree  bool
 
 	writeMu sync.Mutex    // serialises writes to ctl
-	reports *bufio.Reader // ctl, after the start records
+	feed    *lineFeed     // the shell's reports on ctl, after the start records
 
 	gone    signals.Signal // the shell has exited
 	exitErr error          // from cmd.Wait, set before gone fires
@@ -128,6 +127,8 @@ func (s *Shell) launch() error {
 	if err != nil {
 		return fmt.Errorf("%s: control socket: %w", s.name, err)
 	}
+	// Ours is non-blocking, on the runtime poller (see lineFeed).
+	unix.SetNonblock(fds[0], true)
 	ours, theirs := os.NewFile(uintptr(fds[0]), "control"), os.NewFile(uintptr(fds[1]), "control")
 	var diagR, diagW *os.File
 	var sigR, sigW *os.File // isolated: the signal pipe (see sigRelay)
@@ -149,7 +150,7 @@ func (s *Shell) launch() error {
 		return fmt.Errorf("%s: diagnostics: %w", s.name, err)
 	}
 	// argv[0] names the session in ps; $0 is "bash", as for bash -c.
-	argv := []string{"mothreads-" + s.name, "--noprofile", "--norc", "-c", bootIsolated, "bash"}
+	argv := []string{"mothreads-" + s.name, "--noprofile", "--norc", "-c", bootIsolated(s.dir), "bash"}
 	if spec.Sticky {
 		// -m from the start: job control keeps its own descriptor of the
 		// terminal, so a call's redirected stderr does not hide it.
@@ -312,7 +313,12 @@ func (s *Shell) handshake() error {
 		s.diag.settle()
 		return &driver.RequestError{Kind: driver.StartFailed, Problem: fmt.Sprintf("%s: init script failed with status %d%s", s.name, rec.info.status, s.diag.tail())}
 	}
-	s.reports = r
+	pending, _ := r.Peek(r.Buffered())
+	feed, err := newLineFeed(s.ctl, pending, s.report)
+	if err != nil {
+		return err
+	}
+	s.feed = feed
 	info := rec.info
 	s.env = driver.NewSessionEnv(spec.Env, info.env)
 	s.cwd, s.version, s.forker = info.dir, info.version, info.forker
@@ -357,30 +363,30 @@ func (s *Shell) send(msg []byte) error {
 // routes each one. A report the protocol does not allow is a violation: the
 // session is retired (killed), never trusted again.
 func (s *Shell) readReports() {
-	for {
-		line, err := s.reports.ReadString('\n')
-		if err != nil {
-			// The socket ends when the shell exits (its descriptors close
-			// a moment before it can be reaped) or when Close closes it.
-			limit, release := (*signals.Timers)(nil).Till(time.Second)
-			s.gone.WaitTill(limit)
-			release()
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if !closing && !errors.Is(err, os.ErrClosed) && !s.gone.Fired() {
-				s.violation("the control socket ended: " + err.Error())
-			}
-			return
-		}
-		r, err := parseReport(strings.TrimSuffix(line, "\n"))
-		if err == nil {
-			err = s.route(r)
-		}
-		if err != nil {
-			s.violation(err.Error())
-		}
+	err := s.feed.run()
+	// The socket ends when the shell exits (its descriptors close a moment
+	// before it can be reaped) or when Close closes it.
+	limit, release := (*signals.Timers)(nil).Till(time.Second)
+	s.gone.WaitTill(limit)
+	release()
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if !closing && !errors.Is(err, os.ErrClosed) && !s.gone.Fired() {
+		s.violation("the control socket ended: " + err.Error())
 	}
+}
+
+// report handles one line of the control socket.
+func (s *Shell) report(line []byte) error {
+	r, err := parseReport(string(line))
+	if err == nil {
+		err = s.route(r)
+	}
+	if err != nil {
+		s.violation(err.Error())
+	}
+	return nil
 }
 
 // route applies one report. The shell's children write "r" and "F" for
@@ -424,7 +430,12 @@ func (s *Shell) route(r report) error {
 		sl.forked.Go()
 		sl.ready.Go()
 		return nil
-	case 's', 'd', 'e', 'z':
+	case 's', 'e':
+		if !s.spec.Sticky {
+			return s.setupReport(r)
+		}
+		fallthrough
+	case 'd', 'z':
 		if s.sticky == nil {
 			return fmt.Errorf("%w: sticky report %q with no call running", errBadReport, r.kind)
 		}

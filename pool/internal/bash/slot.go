@@ -5,7 +5,6 @@ package bash
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,8 +15,7 @@ import (
 )
 
 // slot is one call's worth of channels: FIFOs for the command's stdout (o),
-// stderr (e), input (i: the job, then stdin) and the child's reports (r),
-// made fresh in the
+// stderr (e) and input (i: the job, then stdin), made fresh in the
 // session's private directory under a random name. The pool opens its ends
 // first (o and e for reading, i for reading and writing), so the child's
 // opens never block; once the child has opened its ends, the names are
@@ -34,16 +32,24 @@ type slot struct {
 
 	o, e *os.File // read ends, on the runtime poller
 	i    *os.File // read-write end: the job, then stdin; closing it is EOF
-	r    *os.File // read end: the child's reports (see protocol.go)
 
 	// Filled in when the child reports; read after ready fired.
-	pid     int            // from the fork report
-	pidfd   int            // -1 until the fork report
-	forked  signals.Signal // the child's pid is known (from either report)
-	sawFork bool           // the shell's fork report came
-	ready   signals.Signal
-	failed  string
-	used    bool // handed to a call
+	pid      int            // from the fork report
+	pidfd    int            // -1 until the fork report
+	forked   signals.Signal // the child's pid is known (from either report)
+	sawFork  bool           // the shell's fork report came
+	ready    signals.Signal
+	failed   string
+	used     bool // handed to a call
+	unlinked bool // the FIFOs' names are gone
+
+	// end is the read end of the child's end FIFO, DIR/PID (nil: none),
+	// held read-write so that it never reads as ended.
+	end *os.File
+
+	// From the child's set-up report, once its call is handed to it.
+	setup       signals.Signal // "s" or "e" came
+	setupFailed string         // what "e" named (cwd)
 }
 
 // newSlot makes slot n's FIFOs in dir and opens the pool's ends.
@@ -66,9 +72,7 @@ func newSlot(dir string, n int) (*slot, error) {
 	var err error
 	if sl.o, err = open(".o", unix.O_RDONLY); err == nil {
 		if sl.e, err = open(".e", unix.O_RDONLY); err == nil {
-			if sl.i, err = open(".i", unix.O_RDWR); err == nil {
-				sl.r, err = open(".r", unix.O_RDONLY)
-			}
+			sl.i, err = open(".i", unix.O_RDWR)
 		}
 	}
 	if err != nil {
@@ -80,21 +84,26 @@ func newSlot(dir string, n int) (*slot, error) {
 
 // unlink removes the FIFOs' names: the child has opened them, or never will.
 func (sl *slot) unlink() {
-	for _, s := range []string{".o", ".e", ".i", ".r"} {
-		if err := os.Remove(sl.prefix + s); err != nil && !errors.Is(err, os.ErrNotExist) {
-			// Nothing to do: the session directory goes with the session.
-			_ = err
-		}
+	if sl.unlinked {
+		return
+	}
+	sl.unlinked = true
+	for _, s := range []string{".o", ".e", ".i"} {
+		// A failure leaves a name that goes with the session directory.
+		unix.Unlink(sl.prefix + s)
 	}
 }
 
 // close releases the pool's ends (those not handed on) and the names. A
 // child still waiting for its job sees the end of its input and exits.
 func (sl *slot) close() {
-	for _, f := range []*os.File{sl.o, sl.e, sl.i, sl.r} {
+	for _, f := range []*os.File{sl.o, sl.e, sl.i, sl.end} {
 		if f != nil {
 			f.Close()
 		}
+	}
+	if sl.end != nil {
+		unix.Unlink(sl.end.Name())
 	}
 	if sl.pidfd >= 0 {
 		unix.Close(sl.pidfd)

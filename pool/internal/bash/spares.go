@@ -4,6 +4,9 @@ package bash
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -60,8 +63,29 @@ func (s *Shell) learnPid(sl *slot, pid int) error {
 		return nil
 	}
 	sl.pidfd = fd
+	sl.end = s.endFIFO(pid)
 	sl.forked.Go()
 	return nil
+}
+
+// endFIFO makes the FIFO that child pid writes its end report to (see
+// bootIsolated), and opens it: read-write and non-blocking, so that it
+// never reads as ended and never blocks the child. Without it (a failure
+// is logged) the child's calls end when it has exited.
+func (s *Shell) endFIFO(pid int) *os.File {
+	path := filepath.Join(s.dir, strconv.Itoa(pid))
+	unix.Unlink(path) // a name left by an earlier process with this pid
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		s.log.Warn("end FIFO", "err", err)
+		return nil
+	}
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		unix.Unlink(path)
+		s.log.Warn("end FIFO", "err", err)
+		return nil
+	}
+	return os.NewFile(uintptr(fd), path)
 }
 
 // dropSlot forgets a slot that is finished (its call ended, or the session
@@ -72,4 +96,19 @@ func (s *Shell) dropSlot(sl *slot) {
 	if !sl.sawFork && sl.pid != 0 {
 		s.lateForks[sl.n] = sl.pid
 	}
+}
+
+// setupReport applies a child's report that its call is set up ("s") or
+// cannot be ("e": its directory): the slot must be handed to a call and
+// not have reported yet. s.mu is held.
+func (s *Shell) setupReport(r report) error {
+	sl := s.slots[r.slot]
+	if sl == nil || !sl.used || sl.setup.Fired() {
+		return fmt.Errorf("%w: report %q for slot %d, which has no call setting up", errBadReport, r.kind, r.slot)
+	}
+	if r.kind == 'e' {
+		sl.setupFailed = "cwd"
+	}
+	sl.setup.Go()
+	return nil
 }

@@ -3,11 +3,9 @@
 package proc
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
-	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -51,23 +49,13 @@ func pidfdExit(pidfd int) (unix.WaitStatus, bool) {
 // zombieStatus reads the exit status of pid from /proc/PID/stat if pid is a
 // zombie.
 func zombieStatus(pid int) (unix.WaitStatus, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, ErrNoExitStatus
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, ErrNoExitStatus
-	}
-	f := bytes.Fields(b[i+1:])
-	// After the command name: state is field 3 of the whole line, exit_code
-	// field 52.
+	f := statFields(pid)
 	// Z: a zombie; X: being reaped at this moment, its status still there.
-	if len(f) < 50 || string(f[0]) != "Z" && string(f[0]) != "X" {
+	if len(f) == 0 || string(f[0]) != "Z" && string(f[0]) != "X" {
 		return 0, ErrNoExitStatus
 	}
-	code, err := strconv.Atoi(string(f[49]))
-	if err != nil {
+	code, ok := statInt(f, 52)
+	if !ok {
 		return 0, ErrNoExitStatus
 	}
 	return unix.WaitStatus(code), nil

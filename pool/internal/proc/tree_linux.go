@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -37,7 +36,8 @@ func Children(pid int) []int {
 // ChildrenOf1 returns the children of a process that has one thread (a
 // shell), with one read.
 func ChildrenOf1(pid int) []int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
+	var buf [512]byte
+	b, err := readProc(buf[:], "/proc/"+strconv.Itoa(pid)+"/task/"+strconv.Itoa(pid)+"/children")
 	if err != nil {
 		return nil
 	}
@@ -101,122 +101,4 @@ func KillTree(sig syscall.Signal, roots ...int) int {
 		}
 	}
 	return total
-}
-
-// Parent returns the parent pid of pid, from /proc/PID/stat.
-func Parent(pid int) (int, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 2 {
-		return 0, false
-	}
-	p, err := strconv.Atoi(string(f[1]))
-	return p, err == nil
-}
-
-// ForegroundGroup returns the foreground process group of pid's
-// controlling terminal (the tpgid field of /proc/PID/stat), or -1.
-func ForegroundGroup(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return -1
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return -1
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 6 {
-		return -1
-	}
-	g, err := strconv.Atoi(string(f[5]))
-	if err != nil {
-		return -1
-	}
-	return g
-}
-
-// ProcStat is what Stat reads of /proc/PID/stat.
-type ProcStat struct {
-	State string // R, S, D, T, Z, ...
-	PPID  int
-	PGID  int
-	SID   int
-}
-
-// Stat reads pid's state, parent, process group and session (zero values
-// if pid is gone).
-func Stat(pid int) ProcStat {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return ProcStat{}
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return ProcStat{}
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 4 {
-		return ProcStat{}
-	}
-	n := func(x []byte) int { v, _ := strconv.Atoi(string(x)); return v }
-	return ProcStat{State: string(f[0]), PPID: n(f[1]), PGID: n(f[2]), SID: n(f[3])}
-}
-
-// Zombie reports whether pid has ended and waits to be reaped (or is
-// being reaped), or is gone.
-func Zombie(pid int) bool {
-	switch Stat(pid).State {
-	case "Z", "X", "":
-		return true
-	}
-	return false
-}
-
-// ReadingFD reports the descriptor pid is blocked reading (in read(2)), from
-// /proc/PID/syscall.
-func ReadingFD(pid int) (int, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/syscall")
-	if err != nil {
-		return 0, false
-	}
-	f := bytes.Fields(b)
-	if len(f) < 2 || string(f[0]) != "0" {
-		return 0, false
-	}
-	fd, err := strconv.ParseInt(strings.TrimPrefix(string(f[1]), "0x"), 16, 32)
-	return int(fd), err == nil
-}
-
-// Quiet reports whether pid is asleep in wait(2) for a child with no signal
-// pending: a shell that is doing nothing, and has handled every signal sent
-// to it so far (the kernel delivers a pending signal by waking it).
-func Quiet(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return false
-	}
-	sleeping, pending := false, false
-	for line := range bytes.Lines(b) {
-		k, v, _ := bytes.Cut(bytes.TrimSpace(line), []byte(":"))
-		v = bytes.TrimSpace(v)
-		switch string(k) {
-		case "State":
-			sleeping = bytes.HasPrefix(v, []byte("S"))
-		case "SigPnd", "ShdPnd":
-			pending = pending || len(bytes.Trim(v, "0")) > 0
-		}
-	}
-	if !sleeping || pending {
-		return false
-	}
-	w, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/wchan")
-	return err == nil && string(w) == "do_wait"
 }

@@ -4,7 +4,6 @@ package bash
 
 import (
 	"bytes"
-	"runtime"
 	"strconv"
 	"time"
 
@@ -13,13 +12,14 @@ import (
 )
 
 // endWatch follows a child's end FIFO during its call (see bootIsolated):
-// ended fires when the child has reported that its script ran to its end
-// with no EXIT trap, and the kernel confirms that the child is exiting with
-// that status. A report the kernel does not confirm (written by the script
-// itself, or by anything else that found the FIFO) is ignored.
+// ended fires at the first report that the script ran to its end with no
+// EXIT trap. It decides nothing by itself: the call ends there only if the
+// kernel confirms that the child is exiting with that status (confirmExit),
+// and a report written by anything else (the script itself, anything that
+// found the FIFO) is not confirmed.
 type endWatch struct {
 	ended  signals.Signal
-	status int  // the confirmed status, once ended fired
+	status int  // the reported status, once ended fired
 	trap   bool // the current report is an EXIT trap's text
 	pid    int
 	feed   *lineFeed
@@ -61,29 +61,31 @@ func (w *endWatch) report(line []byte) error {
 	if trap || err != nil || n < 0 || n > 255 || w.ended.Fired() {
 		return nil
 	}
-	if confirmExit(w.pid, n) {
-		w.status = n
-		w.ended.Go()
-	}
+	w.status = n
+	w.ended.Go()
 	return nil
+}
+
+// exitingWith reports whether pid is exiting with status, as the kernel
+// says now.
+func exitingWith(pid, status int) bool {
+	ws, ok := proc.Exiting(pid)
+	return ok && ws.Exited() && ws.ExitStatus() == status
 }
 
 // confirmExit reports whether pid is exiting with status, as the kernel
 // says. The child reports just before it exits, so this waits for that a
-// little: yielding first, then in short sleeps, for a few milliseconds.
+// little, in short sleeps that leave the processor to it: a few
+// milliseconds at most.
 func confirmExit(pid, status int) bool {
 	deadline := time.Now().Add(5 * time.Millisecond)
-	for i := 0; ; i++ {
-		if ws, ok := proc.Exiting(pid); ok && ws.Exited() && ws.ExitStatus() == status {
+	for pause := 10 * time.Microsecond; ; pause = min(2*pause, 500*time.Microsecond) {
+		if exitingWith(pid, status) {
 			return true
 		}
 		if time.Now().After(deadline) || proc.Stat(pid).State == "" {
 			return false
 		}
-		if i < 50 {
-			runtime.Gosched()
-		} else {
-			time.Sleep(50 * time.Microsecond)
-		}
+		time.Sleep(pause)
 	}
 }

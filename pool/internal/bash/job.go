@@ -20,7 +20,7 @@ var bashManaged = map[string]bool{"SHLVL": true, "PWD": true, "OLDPWD": true, "_
 // directory with its environment: dir is the call's directory (resolved),
 // vars its environment (nil: the session's own).
 func (s *Shell) newJob(req *driver.Request, dir string, vars map[string]string) *job {
-	j := &job{stdin: req.Stdin != nil, check: req.Script != ""}
+	j := &job{stdin: req.Stdin != nil, check: req.Script != "" && !s.spec.Sticky}
 	if dir != s.cwd || !s.spec.Sticky {
 		j.dir = dir
 	}

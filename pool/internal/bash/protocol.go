@@ -73,7 +73,7 @@ import (
 // one. A job is shell code (ASCII only; see encodeJob) that the child
 // evaluates before the script.
 //
-// A child -> pool, on the FIFO DIR/PID once its script has run to its end
+// A child -> pool, on the FIFO DIR/PID.0 once its script has run to its end
 // (see bootIsolated):
 //
 //	ended      = trap "\0" status "\n"       trap is `trap -p EXIT`
@@ -89,18 +89,21 @@ import (
 // of the -c string and on its first line, so that bash numbers its lines and
 // names its errors as `bash -c` would.
 //
-// A script that runs to its end is followed by the end report: the child
-// drops the script's DEBUG and RETURN traps and xtrace (under a redirection
-// to /dev/null: a DEBUG trap runs once more, with its output there), writes
-// `trap -p EXIT`, NUL, the status and a newline to the FIFO DIR/PID (the
-// session's directory, its own pid: opened only now, so the script runs
-// with descriptors 0, 1 and 2 alone, as under bash -c), and exits with the
-// status. A forked shell takes long to exit (its memory goes), and the pool
-// ends the call at this report if the child has begun to exit with the
-// status it reported, as the kernel says (see watchEnd): nothing written
-// to the FIFO decides a status.
+// A script that runs to its end is followed by the end report, one command
+// with one redirection (a cold shell takes tens of microseconds for each):
+// the expansion of its FIFO's name, DIR/PID.0 (the session's directory, the
+// child's pid), keeps the script's status, as an expansion is neither
+// traced nor trapped; the command drops the script's DEBUG and RETURN traps
+// and xtrace, and writes `trap -p EXIT`, NUL, the status and a newline. A
+// trap's or a trace's output goes to the FIFO too, where it is text before
+// the NUL: such a report ends nothing. The FIFO is opened only then, so the
+// script runs with descriptors 0, 1 and 2 alone, as under bash -c. The
+// child then exits with the status. A forked shell takes long to exit (its
+// memory goes), and the pool ends the call at this report if the child has
+// begun to exit with the status it reported, as the kernel says (see
+// confirmExit): nothing written to the FIFO decides a status.
 func bootIsolated(dir string) string {
-	return bootHead + `&&{ (__mt_forker;while __mt_next;do (__mt_child||exit;: "$0";eval "$BASH_EXECUTION_STRING";{ __mt_x=$?;\builtin trap - DEBUG RETURN;\builtin set +x;} >/dev/null 2>&1;{ \builtin trap -p EXIT;\builtin printf '\0%s\n' "$__mt_x";} >|` + quote(dir) + `/"$BASHPID" 2>/dev/null;\builtin exit "$__mt_x")&__mt_forked;done)&__mt_serve;}`
+	return bootHead + `&&{ (__mt_forker;while __mt_next;do (__mt_child||exit;: "$0";eval "$BASH_EXECUTION_STRING";{ \builtin trap - DEBUG RETURN;\builtin set +x;\builtin trap -p EXIT;\builtin printf '\0%s\n' "$__mt_x";} >|` + quote(dir) + `/"$BASHPID".$(((__mt_x=$?)*0)) 2>&1;\builtin exit "$__mt_x")&__mt_forked;done)&__mt_serve;}`
 }
 
 const (
@@ -318,11 +321,17 @@ type job struct {
 	// instead of the header and the syntax check.
 	sticky     bool
 	fifoPrefix string
+	// slot is the isolated call's slot, which its reports name.
+	slot int
 }
 
 // encodeJob writes j as shell code. Every command is `\builtin ...` so that
 // neither functions nor aliases of the session can change it, and every
-// value is quoted by quote, so the code is ASCII whatever the bytes.
+// value is quoted by quote, so the code is ASCII whatever the bytes. An
+// isolated child runs it on the caller's time, from caches that its idle
+// wait has cooled, where each command costs tens of microseconds: it is as
+// few commands as can do the work, with one redirection for all the ones
+// that may complain.
 func encodeJob(j *job) string {
 	var b strings.Builder
 	w := func(s ...string) {
@@ -337,66 +346,79 @@ func encodeJob(j *job) string {
 			in = j.fifoPrefix + ".i"
 		}
 		w(`\command exec 58<`, quote(in), ` 59>`, quote(j.fifoPrefix+".e"), ` 60>`, quote(j.fifoPrefix+".o"))
-	}
-	if !j.sticky {
+	} else {
 		w(`BASH_EXECUTION_STRING=`, quote(j.script))
 	}
 	// The environment changes run with stderr to /dev/null (a readonly
-	// variable of the session cannot be exported, say): one redirection
-	// for all of them, as each costs a few system calls.
-	b.WriteString("{ :\n")
+	// variable of the session cannot be exported, say). In an isolated
+	// child their standard output is the control socket, which the set-up
+	// report goes to: none of them writes there (cd is given an absolute
+	// directory, so it never follows CDPATH and never prints).
+	var env []string
 	if j.dir != "" {
-		fail := `{ \builtin printf 'e %s cwd\n' "$__mt_k" >&4; \builtin exit 0; }`
+		fail := fmt.Sprintf(`{ \builtin printf 'e %d cwd\n'; \builtin exit 0; }`, j.slot)
 		if j.sticky {
 			fail = `__mt_fail=cwd`
 		}
-		w(`\builtin cd -- `, quote(j.dir), ` || `, fail)
+		env = append(env, `\builtin cd -- `+quote(j.dir)+` || `+fail)
 	}
 	if len(j.unset) > 0 {
-		b.WriteString(`\builtin unset -v`)
-		for _, k := range j.unset {
-			b.WriteString(" " + k)
-		}
-		b.WriteByte('\n')
+		env = append(env, `\builtin unset -v `+strings.Join(j.unset, " "))
 	}
 	if len(j.set) > 0 || j.shlvl != "" || !j.sticky && j.hasOldpwd {
-		b.WriteString(`\builtin export`)
+		var e strings.Builder
+		e.WriteString(`\builtin export`)
 		for _, kv := range j.set {
 			k, v, _ := strings.Cut(kv, "=")
-			b.WriteString(" " + k + "=" + quote(v))
+			e.WriteString(" " + k + "=" + quote(v))
 		}
 		if j.shlvl != "" {
-			b.WriteString(" SHLVL=" + quote(j.shlvl))
+			e.WriteString(" SHLVL=" + quote(j.shlvl))
 		}
 		if !j.sticky && j.hasOldpwd {
-			b.WriteString(" OLDPWD=" + quote(j.oldpwd))
+			e.WriteString(" OLDPWD=" + quote(j.oldpwd))
 		}
-		b.WriteByte('\n')
+		env = append(env, e.String())
 	}
 	if !j.sticky && !j.hasOldpwd {
-		w(`\builtin unset -v OLDPWD; \builtin export OLDPWD`)
+		env = append(env, `\builtin unset -v OLDPWD; \builtin export OLDPWD`)
+	}
+	if j.sticky {
+		if len(env) > 0 {
+			w(`{ `, strings.Join(env, "; "), `; } 2>/dev/null`)
+		}
+		w(`BASH_EXECUTION_STRING=`, quote(j.script))
+		return b.String()
 	}
 	if j.check {
 		// A script that does not parse runs as a real bash -c, which
 		// reports the error as `bash: -c: line N:` and runs what came
 		// before it; SHLVL is taken back as that bash adds one again.
-		w(`\builtin shopt -q extglob && __mt_x=-s || __mt_x=-u; \builtin shopt -s extglob`)
-		w(`\builtin eval "__mt_c() { $BASH_EXECUTION_STRING`)
-		w(`}" && __mt_c= || __mt_c=bad; \builtin unset -f __mt_c 2>/dev/null; \builtin shopt "$__mt_x" extglob; \builtin unset -v __mt_x`)
+		// The check parses the script as the body of a command that does
+		// not run (eval's status is 1 then, 2 on a syntax error). A script
+		// that may turn extglob on is parsed with it on, as its patterns
+		// would be once it has.
+		check := `\builtin eval "false && { $BASH_EXECUTION_STRING` + "\n" + `}" || (( $? == 1 )) || __mt_c=bad`
+		if strings.Contains(j.script, "extglob") {
+			check = `\builtin shopt -q extglob && __mt_x=-s || __mt_x=-u; \builtin shopt -s extglob; ` + check +
+				`; \builtin shopt "$__mt_x" extglob; \builtin unset -v __mt_x`
+		}
+		env = append(env, check)
 	}
-	b.WriteString("} 2>/dev/null\n")
-	if !j.sticky && !j.stdin {
-		w(`\command exec 0</dev/null`)
-	}
-	if j.sticky {
-		w(`BASH_EXECUTION_STRING=`, quote(j.script))
-		return b.String()
+	// The set-up report, on the group's standard output.
+	env = append(env, fmt.Sprintf(`\builtin printf 's %d\n'`, j.slot))
+	w(`{ `, strings.Join(env, "; "), `; } >&4 2>/dev/null`)
+	// Then the control socket goes: the script starts
+	// with the descriptors of bash -c.
+	closeFDs := `\command exec 4>&-`
+	if !j.stdin {
+		closeFDs += " 0</dev/null"
 	}
 	if j.check {
-		w(`if [[ -n ${__mt_c-} ]]; then \builtin unset -v __mt_c; \builtin export SHLVL=$((SHLVL-1)); \builtin printf 's %s\n' "$__mt_k" >&4; \command exec 4>&-; \command exec -a bash -- "$BASH" -c "$BASH_EXECUTION_STRING"; fi`)
-		w(`\builtin unset -v __mt_c`)
+		w(`[[ -z ${__mt_c-} ]] || { \builtin unset -v __mt_c; \builtin export SHLVL=$((SHLVL-1)); `, closeFDs, `; \builtin exec -a bash -- "$BASH" -c "$BASH_EXECUTION_STRING"; }`)
 	}
-	w(`\builtin printf 's %s\n' "$__mt_k" >&4; \command exec 4>&-`)
+	w(closeFDs)
+	w(`BASH_SUBSHELL=0 SECONDS=0`)
 	if j.bashEnv != "" {
 		w(`\builtin . `, quote(j.bashEnv))
 	}

@@ -5,9 +5,7 @@ package bash
 import (
 	"bytes"
 	"log/slog"
-	"maps"
 	"os"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -22,9 +20,6 @@ var relaySignals = map[string]syscall.Signal{
 	"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "ALRM": syscall.SIGALRM,
 	"TERM": syscall.SIGTERM, "CONT": syscall.SIGCONT,
 }
-
-// relayed lists relaySignals' values.
-var relayed = slices.Collect(maps.Values(relaySignals))
 
 // sigRelay passes on the signals sent to an isolated session's shell, which
 // is $$ of every call: the shell's traps write "g NAME\n" to the signal
@@ -94,13 +89,14 @@ func (rl *sigRelay) resumed() {
 }
 
 // fence returns once every signal sent to the shell (pid) before it was
-// called has been passed on: the shell is back asleep in wait with nothing
-// pending, and the pipe is read to its end. A shell that does not settle
+// called has been passed on: the shell is back asleep in wait (so it has
+// run its traps, the relayed signals being ones it does not block), and the
+// pipe is read to its end. A shell that does not settle
 // within limit (stopped, or flooded with signals) is given up on.
 func (rl *sigRelay) fence(pid int, limit time.Duration) {
-	if !proc.Quiet(pid, relayed) {
+	if !proc.Quiet(pid) {
 		deadline := time.Now().Add(limit)
-		for pause := 20 * time.Microsecond; !proc.Quiet(pid, relayed); pause = min(2*pause, time.Millisecond) {
+		for pause := 20 * time.Microsecond; !proc.Quiet(pid); pause = min(2*pause, time.Millisecond) {
 			if time.Now().After(deadline) {
 				rl.log.Warn("the session's shell did not settle: a signal sent to $$ may reach the next call", "pid", pid)
 				break

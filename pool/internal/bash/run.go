@@ -56,24 +56,33 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	pid := sl.pid
 	exited, stopWatch := proc.WatchPidfd(sl.pidfd)
 	end := watchEnd(sl)
+	// The slot's descriptors and watchers go after the result, off the
+	// caller's path (Close waits for that).
+	s.cleanups.Add(1)
 	defer func() {
-		stopWatch()
-		s.finishSlot(sl)
-		<-end.done
+		go func() {
+			defer s.cleanups.Done()
+			stopWatch()
+			s.finishSlot(sl)
+			<-end.done
+		}()
 	}()
 
-	in := newInput(sl.i, appendBlock(nil, encodeJob(j)), c.Req.Stdin)
-	sl.i = nil
-	defer in.close()
+	// The call is the running one before its child can see its job: a
+	// signal the script sends to $$ comes back for it (see sigRelay).
 	s.setRunning(pid)
 	defer s.setRunning(0)
 	c.MarkStarted(s.name, pid)
-	// The next child is forked after the wake-up, off the caller's path.
-	s.kickSpares()
-
 	out := proc.NewOutputs([]io.ReadCloser{sl.o, sl.e}, []io.Writer{c.Req.Stdout, c.Req.Stderr})
 	sl.o, sl.e = nil, nil
 	out.Start()
+
+	j.slot = sl.n
+	in := newInput(sl.i, appendBlock(nil, encodeJob(j)), c.Req.Stdin)
+	sl.i = nil
+	defer in.close()
+	// The next child is forked after the wake-up, off the caller's path.
+	s.kickSpares()
 
 	sup := &driver.Supervisor{Call: c, PGID: pid, Kill: func(sig syscall.Signal) { s.killCall(pid, sig) }}
 	sup.Wait(exited, &s.gone, &end.ended)
@@ -81,17 +90,22 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 		// The script ran to its end and the child is exiting: unless it
 		// left processes behind, the call is over now, a long while before
 		// the kernel is done with the child (see bootIsolated).
-		if len(proc.ChildrenOf1(pid)) == 0 && len(s.strays()) == 0 {
+		// The child reported just before it exits: the checks that do not
+		// depend on that come first, to give it the time.
+		exiting := exitingWith(pid, end.status)
+		early := len(proc.ChildrenOf1(pid)) == 0 && len(s.strays()) == 0
+		if early {
+			s.feed.sync() // its set-up report came before
+			early = sl.setup.Fired() && sl.setupFailed == ""
+		}
+		if early && !s.gone.Fired() {
+			s.relay.fence(s.PID(), 100*time.Millisecond)
+		}
+		if early && (exiting || confirmExit(pid, end.status)) {
 			out.Abandon() // delivers what the pipes hold: all of the child's output
-			s.feed.sync()
-			if sl.setupFailed == "" && sl.setup.Fired() {
-				if !s.gone.Fired() {
-					s.relay.fence(s.PID(), 100*time.Millisecond)
-				}
-				r := &driver.Result{Session: s.name, PID: pid, ExitCode: end.status}
-				sup.Finish(r)
-				return r, nil
-			}
+			r := &driver.Result{Session: s.name, PID: pid, ExitCode: end.status}
+			sup.Finish(r)
+			return r, nil
 		}
 		sup.Wait(exited, &s.gone)
 	}

@@ -48,11 +48,11 @@ __mt_forker() {
 # reaps them. When the forker ends, so does the session.
 __mt_serve() {
   __mt_f=$!
-  \builtin printf 'p %s\n' "$__mt_f" >&4
-  \command exec 4>&-
   for __mt_v in $__mt_sigs; do
     \builtin trap "\\builtin printf 'g %s\\n' $__mt_v >&5" "$__mt_v"
   done
+  \builtin printf 'p %s\n' "$__mt_f" >&4
+  \command exec 4>&-
   while \builtin kill -0 "$__mt_f" 2>/dev/null; do
     \builtin wait "$__mt_f"
   done
@@ -72,12 +72,15 @@ __mt_next() {
 }
 
 # __mt_child runs first in the child forked for a slot, before any call is
-# known: it opens the slot's FIFOs, reports ready and waits for its job. The
-# job (shell code written by the pool, ASCII only) sets the call up, sets
-# BASH_EXECUTION_STRING to the script, reports that the call is set up and
-# drops the control socket; the boot line then evaluates the script. On the way it undoes everything that would tell
-# the call from `bash -c`: job control, the session's traps, its variables
-# and functions.
+# known: it opens the slot's FIFOs, drops the session's program (all but the
+# slot number until it has reported ready; bash runs a function to its end
+# though it is unset), warms up, reports ready and waits for its job. The job (shell code written by
+# the pool, ASCII only) sets the call up, sets BASH_EXECUTION_STRING to the
+# script, reports that the call is set up and drops the control socket; the
+# boot line then evaluates the script. On the way it undoes everything that
+# would tell the call from `bash -c`: job control, the session's traps, its
+# variables and functions. Everything it can do before the job comes, it
+# does then: that time is not the caller's.
 __mt_child() {
   \builtin set +m
   \builtin trap - $__mt_sigs
@@ -85,20 +88,24 @@ __mt_child() {
     \builtin printf 'F %s\n' "$__mt_k" >&4
     return 1
   }
-  # Warm-up: the same code paths a call takes, to no effect, so that the
+  \builtin unset -v __mt_t __mt_v __mt_sigs __mt_dir __mt_rc __mt_mode __mt_n __mt_j __mt_p
+  \builtin unset -f __mt_rd __mt_next __mt_child __mt_done __mt_forked __mt_call __mt_fence __mt_forker __mt_serve
+  # Warm-up: the code paths a call takes, to no effect, so that the
   # copy-on-write faults of a fresh fork happen now rather than on the
   # caller's time.
+  # `trap -p` asks the kernel for the disposition of every signal the
+  # first time (a hundred system calls): the end report's is then free.
   { \builtin cd -- "$PWD"; __mt_w=1; \builtin export __mt_w; \builtin unset -v __mt_w
-    \builtin shopt -q extglob; \builtin eval "__mt_w() { :
-}"; \builtin unset -f __mt_w; \builtin printf -v __mt_w '%s' warm; \builtin unset -v __mt_w; } 2>/dev/null
+    \builtin eval "false && { :
+}"; \builtin printf -v __mt_w '%s' warm; \builtin unset -v __mt_w
+    \builtin trap -p EXIT; } >/dev/null 2>&1
   \builtin printf 'r %s %s\n' "$__mt_k" "$BASHPID" >&4
-  __mt_rd() { IFS= read -r -N 8 __mt_n && IFS= read -r -N "$((10#$__mt_n))" "$1"; }
-  __mt_rd __mt_j || return 1
-  \builtin eval "$__mt_j"
-  \builtin unset -v __mt_j __mt_n __mt_k __mt_t __mt_v __mt_sigs __mt_dir __mt_rc __mt_mode
-  \builtin unset -f __mt_rd __mt_next __mt_child __mt_done __mt_forked __mt_call __mt_fence __mt_forker __mt_serve
-  BASH_SUBSHELL=0
-  SECONDS=0
+  \builtin unset -v __mt_k
+  # The job is read into the variable it then sets to the script, so that
+  # no variable of ours is left to unset on the caller's time.
+  IFS= \builtin read -r -N 8 BASH_EXECUTION_STRING &&
+    IFS= \builtin read -r -N "$((10#$BASH_EXECUTION_STRING))" BASH_EXECUTION_STRING || return 1
+  \builtin eval "$BASH_EXECUTION_STRING"
 }
 
 # A sticky session's shell reads its commands from the control socket, as

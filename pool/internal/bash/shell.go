@@ -52,8 +52,8 @@ type Shell struct {
 	exact bool
 	tree  bool
 
-	writeMu sync.Mutex    // serialises writes to ctl
-	feed    *lineFeed     // the shell's reports on ctl, after the start records
+	writeMu sync.Mutex // serialises writes to ctl
+	feed    *lineFeed  // the shell's reports on ctl, after the start records
 
 	gone    signals.Signal // the shell has exited
 	exitErr error          // from cmd.Wait, set before gone fires
@@ -66,7 +66,9 @@ type Shell struct {
 	forked  int           // the last slot announced
 	running int           // the pid of the call in progress, or 0
 	forker  int           // isolated: the pid of the shell's forker
-	relay   *sigRelay     // isolated: passes on signals sent to $$
+	// cleanups are the slots being closed after their calls (see runSlot).
+	cleanups sync.WaitGroup
+	relay    *sigRelay // isolated: passes on signals sent to $$
 	// forkerFD is a pidfd of the forker (-1: none); a session whose forker
 	// died is not alive, though its shell lives a moment longer.
 	forkerFD int
@@ -579,6 +581,7 @@ func (s *Shell) Close(grace time.Duration) {
 		s.gone.Wait()
 		proc.KillSession(sid, syscall.SIGKILL)
 		s.spec.Reaper.Forget(sid)
+		s.cleanups.Wait()
 		s.mu.Lock()
 		for n, sl := range s.slots {
 			sl.close()

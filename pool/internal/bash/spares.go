@@ -73,7 +73,7 @@ func (s *Shell) learnPid(sl *slot, pid int) error {
 // never reads as ended and never blocks the child. Without it (a failure
 // is logged) the child's calls end when it has exited.
 func (s *Shell) endFIFO(pid int) *os.File {
-	path := filepath.Join(s.dir, strconv.Itoa(pid))
+	path := filepath.Join(s.dir, strconv.Itoa(pid)+".0")
 	unix.Unlink(path) // a name left by an earlier process with this pid
 	if err := unix.Mkfifo(path, 0o600); err != nil {
 		s.log.Warn("end FIFO", "err", err)

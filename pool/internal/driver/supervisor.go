@@ -11,7 +11,9 @@ import (
 
 // Supervisor enforces a running call's timeout and cancellation on a
 // process group, and forwards the caller's signals and resizes. Set the
-// exported fields, then call Wait once and Finish once.
+// exported fields, then call Wait (again if it returned for an event that
+// did not end the call: the timeout and the kill grace run on from where
+// they were) and Finish once.
 type Supervisor struct {
 	Call    *Call
 	PGID    int
@@ -19,9 +21,12 @@ type Supervisor struct {
 	Kill    func(syscall.Signal) // how to kill; default: the process group
 	Deliver func(syscall.Signal) // how to deliver the caller's signals; default: Kill
 
-	timedOut bool
-	killed   bool // SIGTERM sent by the pool
-	releases []func() bool
+	timedOut  bool
+	killed    bool // SIGTERM sent by the pool
+	timeoutAt time.Time
+	graceAt   time.Time // when SIGKILL is due, once killed
+	sigkilled bool
+	releases  []func() bool
 }
 
 // Wait blocks until one of ended fires (at most three), handling the call's
@@ -33,14 +38,23 @@ func (s *Supervisor) Wait(ended ...*signals.Signal) {
 	for i, sig := range ended {
 		e[i] = sig.Done()
 	}
-	var timeout <-chan struct{}
-	if c.Timeout > 0 {
-		till, release := c.Timers.Till(c.Timeout)
-		defer release()
-		timeout = till.Done()
+	if c.Timeout > 0 && s.timeoutAt.IsZero() {
+		s.timeoutAt = time.Now().Add(c.Timeout)
 	}
-	cancel := c.cancel.Done()
-	var grace, recheck <-chan struct{}
+	var timeout, cancel, grace, recheck <-chan struct{}
+	switch {
+	case !s.killed:
+		if !s.timeoutAt.IsZero() {
+			till, release := c.Timers.Till(time.Until(s.timeoutAt))
+			defer release()
+			timeout = till.Done()
+		}
+		cancel = c.cancel.Done()
+	case !s.sigkilled:
+		g, release := c.Timers.Till(time.Until(s.graceAt))
+		defer release()
+		grace = g.Done()
+	}
 	var termed map[int]bool // group members that got SIGTERM
 	checks := 0
 	nextCheck := func() {
@@ -61,6 +75,7 @@ func (s *Supervisor) Wait(ended ...*signals.Signal) {
 			termed = proc.GroupSet(s.PGID)
 		}
 		s.signal(syscall.SIGTERM)
+		s.graceAt = time.Now().Add(c.Grace)
 		g, release := c.Timers.Till(c.Grace)
 		s.releases = append(s.releases, release)
 		grace = g.Done()
@@ -87,6 +102,7 @@ func (s *Supervisor) Wait(ended ...*signals.Signal) {
 			kill(false)
 		case <-grace:
 			grace, recheck = nil, nil
+			s.sigkilled = true
 			s.signal(syscall.SIGKILL)
 		case <-recheck:
 			recheck = nil

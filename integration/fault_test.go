@@ -34,9 +34,13 @@ func TestFaultSessionShellKilledMidCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.waitSeen(t, cliBound)
-	shell := parentOf(p.PID)
-	if shell == 0 || parentOf(shell) != d.pid() {
-		t.Fatalf("call %d: parent %d is not a session shell of daemon %d (its parent is %d)", p.PID, shell, d.pid(), parentOf(shell))
+	// The call's parent is the session's forker subshell, whose parent is
+	// the session shell, a child of the daemon.
+	forker := parentOf(p.PID)
+	shell := parentOf(forker)
+	if forker == 0 || shell == 0 || parentOf(shell) != d.pid() {
+		t.Fatalf("call %d: grandparent %d (through %d) is not a session shell of daemon %d (its parent is %d)",
+			p.PID, shell, forker, d.pid(), parentOf(shell))
 	}
 	before := status(t, c)
 	if err := syscall.Kill(shell, syscall.SIGKILL); err != nil {

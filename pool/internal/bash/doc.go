@@ -2,68 +2,76 @@
 
 // Package bash is the pool's driver for warm bash sessions (Linux only).
 //
-// Its idea in one sentence: keep one bash process per session that runs the
-// init script once and forks a fresh child for every call ahead of time,
-// and drive each call through that child's private channels.
+// Its idea in one sentence: keep one bash per session that has run the init
+// script once, fork a child of it ahead of every call, and run the call in
+// that child as `bash -c` would run it, with the kernel as the only
+// authority on how it ended.
 //
-// The session program is session.bash, embedded and run as
-// `bash --noprofile --norc -c PROGRAM bash`; Shell (shell.go, status.go) is
-// the pool's side of one session, run.go runs an isolated call, sticky.go a
-// call of a sticky session, slot.go makes a child's channels, and
-// version.go checks that the shell is bash 4.4 or newer.
+// Files: shell.go holds Shell (the pool's side of one session), launch.go
+// starts it and runs the handshake, protocol.go the grammar of every
+// message and the boot lines, session.bash the shell's side (embedded),
+// job.go the shell code that sets a call up, spares.go and slot.go the
+// children forked ahead and their channels, reports.go the control
+// socket's reports, lines.go the line reader that a call's end syncs with,
+// run.go an isolated call, input.go its input, end.go its early end, relay.go
+// the signals sent to $$, sticky.go a sticky call, look.go what a sticky
+// session is doing, bglog.go its background output, diag.go the shell's
+// own diagnostics, version.go the bash version check.
 //
-// Imports: bash → driver → proc → signals; only the pool imports bash, and
-// nothing here imports the pool.
+// Imports: bash → driver → proc → signals; only the pool imports bash.
 //
-// # The protocol
+// # Processes
 //
-// A session is one `bash --noprofile --norc` process in a session of its
-// own (setsid), started from a thread locked for the pool's lifetime with a
-// parent-death signal. Its standard input is a control pipe from the pool,
-// its standard output a status pipe to the pool, its standard error a
-// diagnostics pipe that is only logged. It runs the init script once, then
-// reports its exported environment, its directory, its builtins and
-// functions, and whether the init changed the umask or resource limits.
+// An isolated session is three kinds of process. The session's shell S is
+// `bash -c BOOT` started through the pool's launcher, which makes it a
+// child subreaper with a clean signal state and no inherited descriptor; it
+// runs the init script, reports what it found and became (environment,
+// directory, builtins, functions, umask and limits), forks the forker F (a
+// subshell of itself) and then only waits: a process a call leaves behind
+// is reparented to S, so S's children other than F are exactly the
+// leftovers. F reads "fork slot K" messages from the control socket and
+// forks one child per call ahead of time. A child opens its call's FIFOs
+// (stdout, stderr, input) in the session's private directory, drops every
+// trace of the session program, warms up the code paths a call takes (so
+// the copy-on-write faults of the fork happen while idle) and waits for its
+// job on the input FIFO.
 //
-// Isolation costs a fork per call; the session does that fork ahead of time,
-// while idle. The shell always keeps two children forked: one that may be
-// running a call, one ready for the next. For each child the pool first
-// makes fresh channels, and announces them on the control pipe as a
-// fixed-width line: pipes for stdout, stderr and the call's own status, a
-// wake-up pipe, and a memfd for the job. The pool keeps one end of each; the
-// child opens the other through /proc/<pool pid>/fd/<n>, so no file is
-// created per call and no channel is ever shared by two calls. The child
-// drops job control (it is the leader of its own process group), installs
-// its exit report, warms the code paths a call will use so that the
-// copy-on-write faults of the fork happen now, reports "ready", and blocks on
-// its wake-up pipe.
+// # A call
 //
-// A call writes its job into the memfd (NUL-separated fields: kind, working
-// directory, stdin, variables to unset and to export, then the script or the
-// argv words), and writes one byte to the wake-up pipe. The child reads the
-// job, applies it, and evals the command at its top level, as `bash -c`
-// would. When the command finishes, the child closes its output and writes
-// "done RC" to its status pipe: the call is over before the child has even
-// exited. If the command ends the child itself (exit, errexit, a signal),
-// the child's EXIT trap writes "exit RC" instead, and the parent shell
-// reports the child's $? on the shared status pipe; comparing the two tells
-// exit status 128+N from death by signal N, which $? alone cannot.
+// The pool writes the job (shell code: cd, environment, a syntax check, the
+// set-up report) to the child's input FIFO; the child applies it and evals
+// the script at the top level of its -c string, on line 1, so that errors,
+// LINENO, $0 and `return` read as under bash -c, with descriptors 0, 1 and
+// 2 only. The call's exit status is the kernel's. A script that runs to its
+// end is followed by one command that writes an end report to a FIFO named
+// by the child's pid; the pool ends the call there once the kernel says the
+// child is exiting with that status (a forked bash takes hundreds of
+// microseconds to finish exiting), and nothing written there decides a
+// status. Otherwise the call ends when the child has exited (pidfd).
+// Then what the call left behind (its process group, S's extra children)
+// gets SIGTERM, the output the time to end (the kill grace), and SIGKILL.
 //
-// When a call's main process has ended, the pool sends SIGTERM to the call's
-// process group, waits for the output to end (bounded by the kill grace),
-// and sends SIGKILL to what is left. Output that still does not end comes
-// from a process that left the group; the pool stops reading it.
+// A signal a script sends to $$ reaches S, whose trap writes it to the
+// signal pipe; the pool passes it on to the call in progress, and before a
+// call is over it makes sure that S has nothing left to pass on, so such a
+// signal never reaches the next call. `kill -STOP $$` stops S, which the
+// pool resumes, stopping the call instead.
 //
-// External programs in argv form are not run through the shell: when the
-// init script left the umask and limits as they were, the pool spawns them
-// itself (Go's vfork-based spawn is the cheapest fork and exec there is),
-// with the session's environment and directory, in a new session that it
-// kills at the end. The result is the same as exec'ing them from the
-// session, and the status is exact. Calls with a terminal are spawned the
-// same way, on a new pseudo-terminal, because a controlling terminal needs a
-// session of its own.
+// External programs in argv form are spawned by the pool itself when the
+// init left the umask and limits alone, and calls with a terminal run on a
+// pseudo-terminal of their own (driver.RunDirect).
 //
-// Sticky sessions run their commands in the session's shell itself, under
-// job control; a timeout there kills the whole session, and the result says
-// its state is lost.
+// # Sticky sessions
+//
+// A sticky session's shell reads its commands from the control socket as a
+// terminal's shell reads them from its terminal, with a pseudo-terminal of
+// the pool's as its controlling terminal and job control on: each call is
+// one command line. An interrupt (a timeout, Interrupt) is ^C for the
+// foreground job only; the shell discards the rest of the line and keeps its
+// state. Background jobs outlive their call; their later output goes to the
+// session's log.
+//
+// Every message and its exact form are in protocol.go; everything the pool
+// does not trust (a report out of turn, a pid that is not the forker's
+// child) retires the session.
 package bash

@@ -11,6 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mothreads/mothreads/pool/internal/proc"
+	"github.com/mothreads/mothreads/signals"
+	"github.com/mothreads/mothreads/threads"
 )
 
 // The children of an isolated session are forked ahead of their calls (see
@@ -111,4 +113,66 @@ func (s *Shell) setupReport(r report) error {
 	}
 	sl.setup.Go()
 	return nil
+}
+
+// forkAhead makes sure the shell has children for the next two calls.
+func (s *Shell) forkAhead() error {
+	var msg []byte
+	s.mu.Lock()
+	for s.forked < s.next+1 && !s.closing {
+		n := s.forked + 1
+		sl, err := newSlot(s.dir, n)
+		if err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		s.slots[n] = sl
+		s.forked = n
+		msg = append(msg, forkMsg(n, sl.token)...)
+	}
+	s.mu.Unlock()
+	if len(msg) == 0 {
+		return nil
+	}
+	return s.send(msg)
+}
+
+// kickSpares asks the session's spares thread to fork ahead (see
+// keepSpares): a call's path only kicks it.
+func (s *Shell) kickSpares() {
+	select {
+	case s.spareKick <- struct{}{}:
+	default:
+	}
+}
+
+// keepSpares is the session's "spares" thread: it keeps children forked for
+// the next two calls, off the callers' path. A failure retires the session.
+func (s *Shell) keepSpares(t *threads.Thread) error {
+	for {
+		select {
+		case <-s.spareKick:
+		case <-s.gone.Done():
+			return nil
+		case <-t.PleaseStop().Done():
+			return nil
+		}
+		if err := s.forkAhead(); err != nil {
+			s.violation(err.Error())
+		}
+	}
+}
+
+// Ready fires when the child for the next call is ready (or the shell is
+// gone). For a sticky session it has fired.
+func (s *Shell) Ready() *signals.Signal {
+	if s.spec.Sticky {
+		return signals.And()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sl := s.slots[s.next]; sl != nil {
+		return &sl.ready
+	}
+	return &s.gone
 }

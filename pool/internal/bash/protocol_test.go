@@ -100,8 +100,8 @@ func TestForkMessageMatchesSessionBash(t *testing.T) {
 	if width != forkLen {
 		t.Errorf("session.bash reads %d characters, forkLen is %d", width, forkLen)
 	}
-	if !strings.Contains(body, `[[ $l == f* ]] || return 1`) {
-		t.Errorf("__mt_next does not refuse a message that is not 'f...':\n%s", body)
+	if !strings.Contains(body, "[[ $l == f"+strings.Repeat("[0-9]", 8)+"* && ${l:9:32} != *[!0-9a-f]* && ${l:41} == $'\\n' ]] || return 1") {
+		t.Errorf("__mt_next does not refuse a message that is not 'f', 8 digits, 32 hex digits, '\\n':\n%s", body)
 	}
 	slotAt := regexp.MustCompile(`__mt_k=\$\(\(10#\$\{l:(\d+):(\d+)\}\)\)`).FindStringSubmatch(body)
 	tokenAt := regexp.MustCompile(`__mt_t=\$__mt_dir/\$\{l:(\d+):(\d+)\}`).FindStringSubmatch(body)
@@ -142,15 +142,15 @@ func TestForkMessageMatchesSessionBash(t *testing.T) {
 // eight digits that appendBlock writes, as a decimal number even with
 // leading zeros (10#).
 func TestBlockReadersMatchAppendBlock(t *testing.T) {
-	if !strings.Contains(bootHead, `read -rN8 __mt_n<&4`) || !strings.Contains(bootHead, `read -rN$((10#$__mt_n)) __mt_p<&4`) {
+	if !strings.Contains(bootHead, `read -rN8 __mt_n<&4`) || !strings.Contains(bootHead, `read -rN$((10#${__mt_n//[!0-9]/x})) __mt_p<&4`) {
 		t.Errorf("bootHead does not read an eight-digit block: %s", bootHead)
 	}
 	rd := fnBody(t, "__mt_rd")
-	if !strings.Contains(rd, `read -r -N 8 -u 4 __mt_n`) || !strings.Contains(rd, `read -r -N "$((10#$__mt_n))" -u 4 "$1"`) {
+	if !strings.Contains(rd, `read -r -N 8 -u 4 __mt_n`) || !strings.Contains(rd, `read -r -N "$((10#${__mt_n//[!0-9]/x}))" -u 4 "$1"`) {
 		t.Errorf("__mt_rd does not read an eight-digit block:\n%s", rd)
 	}
 	child := fnBody(t, "__mt_child")
-	if !strings.Contains(child, `read -r -N 8 BASH_EXECUTION_STRING`) || !strings.Contains(child, `read -r -N "$((10#$BASH_EXECUTION_STRING))" BASH_EXECUTION_STRING`) {
+	if !strings.Contains(child, `read -r -N 8 BASH_EXECUTION_STRING`) || !strings.Contains(child, `read -r -N "$((10#${BASH_EXECUTION_STRING//[!0-9]/x}))" BASH_EXECUTION_STRING`) {
 		t.Errorf("__mt_child does not read its job as an eight-digit block:\n%s", child)
 	}
 	// The boot line's stream: the program, then four blocks that

@@ -11,9 +11,11 @@
 
 # __mt_rd NAME reads one block from the control socket into NAME: eight
 # decimal digits, then that many characters. The pool sends only ASCII, so
-# characters are bytes whatever the locale.
+# characters are bytes whatever the locale. A length that is not all digits
+# is an arithmetic error, which ends the shell: every non-digit is made an
+# x first, as arithmetic would evaluate the text (a[$(cmd)] runs cmd).
 __mt_rd() {
-  IFS= read -r -N 8 -u 4 __mt_n && IFS= read -r -N "$((10#$__mt_n))" -u 4 "$1"
+  IFS= read -r -N 8 -u 4 __mt_n && IFS= read -r -N "$((10#${__mt_n//[!0-9]/x}))" -u 4 "$1"
 }
 
 # The signals that a call may send to $$ (the session's shell, not the
@@ -62,11 +64,13 @@ __mt_serve() {
 # __mt_next waits for the next message that the boot line acts on, "f K T"
 # in 42 characters (fork the child of slot K, whose FIFOs are
 # $__mt_dir/T.*; fixed width, so one read(2) takes it). It fails at the end
-# of the control stream or on anything else.
+# of the control stream or on anything else: K must be eight digits (the
+# arithmetic would evaluate anything else), T 32 hex digits (a path), and
+# a newline must end it.
 __mt_next() {
   local l
   IFS= read -r -N 42 -u 4 l || return 1
-  [[ $l == f* ]] || return 1
+  [[ $l == f[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]* && ${l:9:32} != *[!0-9a-f]* && ${l:41} == $'\n' ]] || return 1
   __mt_k=$((10#${l:1:8}))
   __mt_t=$__mt_dir/${l:9:32}
 }
@@ -104,7 +108,7 @@ __mt_child() {
   # The job is read into the variable it then sets to the script, so that
   # no variable of ours is left to unset on the caller's time.
   IFS= \builtin read -r -N 8 BASH_EXECUTION_STRING &&
-    IFS= \builtin read -r -N "$((10#$BASH_EXECUTION_STRING))" BASH_EXECUTION_STRING || return 1
+    IFS= \builtin read -r -N "$((10#${BASH_EXECUTION_STRING//[!0-9]/x}))" BASH_EXECUTION_STRING || return 1
   \builtin eval "$BASH_EXECUTION_STRING"
 }
 

@@ -247,11 +247,15 @@ func TestEncodeJobSticky(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(code, "\n"), "\n")
 	want := []string{
 		`\command exec 58</dev/null 59>/run/s/abc.e 60>/run/s/abc.o`,
-		`{ \builtin cd -- ` + quote("/no such") + ` || __mt_fail=cwd; \builtin unset -v U; \builtin export K=` + quote("v v") + ` SHLVL=2; } 2>/dev/null`,
+		`{ if \builtin cd -- ` + quote("/no such") + `; then \builtin unset -v U; \builtin export K=` + quote("v v") + ` SHLVL=2; else __mt_fail=cwd; fi; } 2>/dev/null`,
 		`BASH_EXECUTION_STRING=` + quote(j.script),
 	}
 	if !slices.Equal(lines, want) {
 		t.Errorf("sticky job:\n got %q\nwant %q", lines, want)
+	}
+	j = &job{sticky: true, fifoPrefix: "/p", dir: "/d", script: "pwd"}
+	if code := encodeJob(j); !strings.Contains(code, "\n{ \\builtin cd -- /d || __mt_fail=cwd; } 2>/dev/null\n") {
+		t.Errorf("sticky job with a directory only:\n%s", code)
 	}
 	j = &job{sticky: true, fifoPrefix: "/run/s/x y", stdin: true, script: "cat"}
 	code = encodeJob(j)

@@ -160,7 +160,12 @@ func encodeJob(j *job) string {
 		env = append(env, `\builtin unset -v OLDPWD; \builtin export OLDPWD`)
 	}
 	if j.sticky {
-		if len(env) > 0 {
+		switch {
+		case j.dir != "" && len(env) > 1:
+			// A call whose directory cannot be entered changes nothing
+			// of the shell's environment.
+			w(`{ if \builtin cd -- `, quote(j.dir), `; then `, strings.Join(env[1:], "; "), `; else __mt_fail=cwd; fi; } 2>/dev/null`)
+		case len(env) > 0:
 			w(`{ `, strings.Join(env, "; "), `; } 2>/dev/null`)
 		}
 		w(`BASH_EXECUTION_STRING=`, quote(j.script))

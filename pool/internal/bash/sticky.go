@@ -117,7 +117,11 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 		}
 		s.mu.Unlock()
 	}()
-	if err := s.send(stickyCall(n, encodeJob(j))); err != nil {
+	code := encodeJob(j)
+	if len(code) > maxBlock {
+		return nil, jobTooLarge(len(code))
+	}
+	if err := s.send(stickyCall(n, code)); err != nil {
 		return nil, err
 	}
 	select {

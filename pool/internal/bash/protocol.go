@@ -136,12 +136,10 @@ const maxBlock = 99_999_999
 // `read -N 42`.
 const forkLen = 42
 
+// forkMsg asks the forker to fork the child of slot, whose FIFOs are named
+// by token (see __mt_next).
 func forkMsg(slot int, token string) []byte {
 	return fmt.Appendf(nil, "f%08d%32s\n", slot, token)
-}
-
-func callMsg(slot int, job string) []byte {
-	return appendBlock(fmt.Appendf(nil, "c %d\n", slot), job)
 }
 
 // report is one line from the shell (or a child) after the start.

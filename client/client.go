@@ -161,6 +161,9 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 		// A Run response carries up to two buffered streams (the daemon
 		// caps each at 16 MiB by default); gRPC's own default is 4 MiB.
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseBytes)),
+		// Static windows: see streamWindowBytes.
+		grpc.WithStaticStreamWindowSize(streamWindowBytes),
+		grpc.WithStaticConnWindowSize(connWindowBytes),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 3 * time.Second},
 			MinConnectTimeout: 20 * time.Second,
@@ -179,6 +182,21 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	}
 	return &Client{conn: conn, rpc: pb.NewMothreadsClient(conn), target: shown, trust: tr, fleet: fl}, nil
 }
+
+// streamWindowBytes and connWindowBytes are the HTTP/2 flow-control windows
+// of what the client receives (output, responses). They are static, so that
+// gRPC does not estimate the bandwidth: its estimator sends a PING, with a
+// WINDOW_UPDATE, on most messages received, and the daemon answers each one,
+// which costs every call extra frames, writes and wake-ups at both ends (on
+// a Unix socket the estimate gains nothing). The stream window is how much
+// output of one call may wait in this process for a reader that does not
+// read (then the daemon stops reading the command's pipe): 1 MiB is many
+// round trips of a Unix socket even at several GB/s, and the connection's
+// window lets four calls stream at once.
+const (
+	streamWindowBytes = 1 << 20
+	connWindowBytes   = 4 << 20
+)
 
 // maxResponseBytes bounds one response message: two Run output buffers at
 // the daemon's largest default, and room for the rest.

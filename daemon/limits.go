@@ -21,6 +21,18 @@ const (
 	// maxHeaderListBytes bounds a call's metadata (the bearer token is the
 	// only header a client needs to send); gRPC's default is 16 MiB.
 	maxHeaderListBytes = 64 << 10
+	// streamWindowBytes and connWindowBytes are the HTTP/2 flow-control
+	// windows of what the daemon receives (requests, Attach stdin). They
+	// are static, so that gRPC does not estimate the bandwidth: its
+	// estimator sends the client a PING, with a WINDOW_UPDATE, on most
+	// requests, which the client answers, at the cost of writes, reads
+	// and wake-ups at both ends during every call (on a Unix socket the
+	// estimate gains nothing). The stream window is gRPC's initial one:
+	// what a client may send that a handler has not read yet (Attach stdin
+	// beyond maxStdinBuffer then waits in the client) stays as bounded as
+	// before; the connection's lets several streams send at once.
+	streamWindowBytes = 64 << 10
+	connWindowBytes   = 1 << 20
 )
 
 // callPathOptions are the gRPC server options of the call path: the
@@ -33,5 +45,7 @@ func callPathOptions() []grpc.ServerOption {
 		grpc.MaxConcurrentStreams(maxStreamsPerConn),
 		grpc.MaxHeaderListSize(maxHeaderListBytes),
 		grpc.NumStreamWorkers(uint32(max(runtime.GOMAXPROCS(0), 2))),
+		grpc.StaticStreamWindowSize(streamWindowBytes),
+		grpc.StaticConnWindowSize(connWindowBytes),
 	}
 }

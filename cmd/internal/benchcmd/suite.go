@@ -191,11 +191,27 @@ func (s *suite) parallel() (row, error) {
 	return r, err
 }
 
+// cliRow compares the CLI as a process with bash -c as a process, and
+// measures, in turns with bash -c too, this binary's start-up without a
+// call (mothreads --version, which cobra answers before any command runs):
+// the floor of every CLI call, whatever the daemon does.
 func (s *suite) cliRow() (row, error) {
 	n := min(s.n, suiteCLIMax)
+	bash := spawnRun("bash", "-c", "true")
 	mine := spawnRun(s.self, "exec", "--socket", s.d.socket, "--no-autostart", "-c", "true")
-	a, b, err := s.pair(n, 1, 0, mine, spawnRun("bash", "-c", "true"))
-	return latencyRow("CLI end to end: mothreads exec -c true, as a process", "bash -c true, as a process", a, b, slowdown, 2), err
+	a, b, err := s.pair(n, 1, 0, mine, bash)
+	if err != nil {
+		return row{}, err
+	}
+	r := latencyRow("CLI end to end: mothreads exec -c true, as a process", "bash -c true, as a process", a, b, slowdown, 2)
+	start, base, err := s.pair(n, 1, 0, spawnRun(s.self, "--version"), bash)
+	if err != nil {
+		return row{}, fmt.Errorf("start-up: %w", err)
+	}
+	st, bs := percentile(start.latencies, 0.5), percentile(base.latencies, 0.5)
+	r.StartupUS = round(us(st), 1)
+	r.Note = fmt.Sprintf("this binary's start-up without a call (mothreads --version) costs %s, %.2fx bash -c true: the floor of any CLI call", dur(st), ratio(us(st), us(bs)))
+	return r, nil
 }
 
 func (s *suite) initRow() (row, error) {

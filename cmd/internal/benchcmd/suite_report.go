@@ -36,8 +36,11 @@ type row struct {
 	Target float64 `json:"target,omitempty"`
 	Met    *bool   `json:"met"`
 	// FloorUS is a near-empty unary call's median (the pool row);
-	// DaemonRSSGrowthKB how much the daemon's peak RSS grew (the 100 MB row).
+	// StartupUS the median start-up of this binary as a process, without a
+	// call (the CLI row); DaemonRSSGrowthKB how much the daemon's peak RSS
+	// grew (the 100 MB row).
 	FloorUS           float64 `json:"unary_floor_us,omitempty"`
+	StartupUS         float64 `json:"startup_floor_us,omitempty"`
 	DaemonRSSGrowthKB int64   `json:"daemon_rss_growth_kib,omitempty"`
 	Note              string  `json:"note,omitempty"`
 }

@@ -39,7 +39,9 @@ func suiteRows() []row {
 	a, b := side{latencies: ms(100), wall: time.Second}, side{latencies: scale(ms(100), 2), wall: 2 * time.Second}
 	r2 := latencyRow("pool in-process → through the daemon", "pool.Run in-process", b, a, slowdown, overheadRatio)
 	r2.FloorUS, r2.Note = 100, "+50 µs"
-	return []row{latencyRow("isolated script true", "bash -c true", a, b, speedup, 3), r2}
+	r3 := latencyRow("CLI end to end", "bash -c true, as a process", b, a, slowdown, 2)
+	r3.StartupUS = 5000
+	return []row{latencyRow("isolated script true", "bash -c true", a, b, speedup, 3), r2, r3}
 }
 
 // TestSuiteJSON: one object on one line, the machine's fields and one
@@ -63,7 +65,7 @@ func TestSuiteJSON(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &v); err != nil {
 		t.Fatal(err)
 	}
-	if v.Date == "" || v.CPUs < 1 || v.N != 100 || len(v.Rows) != 2 {
+	if v.Date == "" || v.CPUs < 1 || v.N != 100 || len(v.Rows) != 3 {
 		t.Fatalf("decoded %+v", v)
 	}
 	for _, r := range v.Rows {
@@ -75,6 +77,9 @@ func TestSuiteJSON(t *testing.T) {
 	}
 	if string(v.Rows[1]["unary_floor_us"]) != "100" {
 		t.Errorf("the pool row's floor: %s", v.Rows[1]["unary_floor_us"])
+	}
+	if string(v.Rows[2]["startup_floor_us"]) != "5000" {
+		t.Errorf("the CLI row's start-up floor: %s", v.Rows[2]["startup_floor_us"])
 	}
 }
 

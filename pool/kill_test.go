@@ -22,7 +22,8 @@ func TestTimeoutKillsTheTree(t *testing.T) {
 		{Script: "echo before; sleep 300 & bash -c 'sleep 300' & sleep 300"}, // grandchildren too
 		{Argv: []string{"sh", "-c", "echo before; sleep 300 & sleep 300"}},   // the direct path
 	} {
-		req.Timeout = 200 * time.Millisecond
+		// Long enough for the command to start on a loaded machine.
+		req.Timeout = time.Second
 		start := time.Now()
 		o := run(t, p, req)
 		if !o.TimedOut || o.Signal != syscall.SIGTERM || o.stdout != "before\n" {
@@ -40,7 +41,8 @@ func TestTimeoutKillsTheTree(t *testing.T) {
 func TestKillGrace(t *testing.T) {
 	p := testPool(t, pool.Config{MinIdle: 1})
 	req := script("trap '' TERM; echo armed; while :; do sleep 0.05; done")
-	req.Timeout, req.KillGrace = 200*time.Millisecond, 300*time.Millisecond
+	// The trap must be set before the timeout, on a loaded machine too.
+	req.Timeout, req.KillGrace = time.Second, 300*time.Millisecond
 	o := run(t, p, req)
 	if !o.TimedOut || o.Signal != syscall.SIGKILL {
 		t.Errorf("result %v, want timed out by SIGKILL", o.Result)

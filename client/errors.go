@@ -97,11 +97,15 @@ func (e *RequestError) Error() string {
 func (e *RequestError) Unwrap() error { return e.Err }
 
 // Is reports whether target is ErrNotFound or exec.ErrNotFound and the
-// daemon said the command name was not found, or target is ErrSessionLost
-// and the daemon said the call's sticky session is lost.
+// daemon said the command name was not found, target is ErrSessionLost
+// and the daemon said the call's sticky session is lost, or target is
+// ErrNoSession and the daemon has no sticky session of the name.
 func (e *RequestError) Is(target error) bool {
 	if target == ErrSessionLost {
 		return e.Code == codes.NotFound && e.Field == "session" && strings.Contains(e.Message, "the session is lost")
+	}
+	if target == ErrNoSession {
+		return e.Code == codes.NotFound && e.Field == "session" && !strings.Contains(e.Message, "the session is lost")
 	}
 	return (target == ErrNotFound || target == exec.ErrNotFound) &&
 		e.Code == codes.NotFound && (e.Field == "argv[0]" || e.Field == "argv")
@@ -208,3 +212,7 @@ func (e *ExitError) Signal() syscall.Signal { return e.Result.Signal }
 
 // TimedOut reports whether the daemon killed the command on its timeout.
 func (e *ExitError) TimedOut() bool { return e.Result.TimedOut }
+
+// Interrupted reports whether a sticky session's command was interrupted
+// (Client.Interrupt, or its timeout) and its session kept.
+func (e *ExitError) Interrupted() bool { return e.Result.Interrupted }

@@ -63,10 +63,19 @@ func failed(err error) error {
 	return cli.Exit(cli.ExitFailed, err)
 }
 
+// named checks a session name given on the command line.
+func named(flag, name string) error {
+	if name == "" {
+		return cli.Usagef("%s: empty; name a sticky session ('mothreads sessions' lists them)", flag)
+	}
+	return nil
+}
+
 // sessionFlag defines the required --session flag.
 func sessionFlag(cmd *cobra.Command, name *string) {
 	cmd.Flags().StringVar(name, "session", "", "the sticky session (required)")
 	_ = cmd.MarkFlagRequired("session")
+	cmd.PreRunE = func(*cobra.Command, []string) error { return named("--session", *name) }
 }
 
 func newSessions(st Streams, resolve func() (target.Target, error)) *cobra.Command {
@@ -185,6 +194,9 @@ every background job it started are stopped (SIGTERM, then SIGKILL after the
 daemon's --kill-grace). The next call that names it starts a new session.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := named("SESSION", args[0]); err != nil {
+				return err
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), callTimeout)
 			defer cancel()
 			c, err := dial(ctx, resolve)
@@ -208,6 +220,9 @@ keeps its directory, variables and background jobs. Exit status 125 when the
 session runs no call.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := named("SESSION", args[0]); err != nil {
+				return err
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), callTimeout)
 			defer cancel()
 			c, err := dial(ctx, resolve)

@@ -93,6 +93,11 @@ func BenchmarkEchoVersusBashC(b *testing.B) {
 	versus(b, benchPool(b, pool.Config{}), pool.Request{Script: "echo hi", Stdout: discard{}}, []string{"bash", "-c", "echo hi"}, "speedup")
 }
 
+// A sticky session: the call runs in the session's shell itself.
+func BenchmarkStickyVersusBashC(b *testing.B) {
+	versus(b, benchPool(b, pool.Config{}), pool.Request{Script: "true", Session: "bench"}, []string{"bash", "-c", "true"}, "speedup")
+}
+
 // An external program in argv form: the pool can only add to the spawn.
 func BenchmarkBinTrueVersusExec(b *testing.B) {
 	versus(b, benchPool(b, pool.Config{}), pool.Request{Argv: []string{"/bin/true"}}, []string{"/bin/true"}, "slowdown")

@@ -117,8 +117,8 @@ const (
 // command line that applies its job (which follows it as a block) and
 // evaluates its script, then the fence line (see session.bash).
 func stickyCall(slot int, job string) []byte {
-	b := fmt.Appendf(nil, "__mt_call %d&&{ eval \"$BASH_EXECUTION_STRING\" <&58 >&60 2>&59 58<&- 59>&- 60>&-;__mt_done;}\n", slot)
-	b = appendBlock(b, job)
+	b := append([]byte(nil), "eval \"$__mt_l\"\n"...)
+	b = appendBlock(b, fmt.Sprintf("__mt_k=%d;%s", slot, job))
 	return fmt.Appendf(b, "__mt_fence %d\n", slot)
 }
 

@@ -98,6 +98,10 @@ func (s *Shell) route(r report) error {
 		}
 		fallthrough
 	case 'd', 'z':
+		if u := s.unfenced; u != nil && r.kind == 'z' && r.slot == u.slot {
+			s.unfenced = nil
+			return u.route(r)
+		}
 		if s.sticky == nil {
 			return fmt.Errorf("%w: sticky report %q with no call running", errBadReport, r.kind)
 		}

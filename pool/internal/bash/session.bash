@@ -13,7 +13,7 @@
 # decimal digits, then that many characters. The pool sends only ASCII, so
 # characters are bytes whatever the locale.
 __mt_rd() {
-  IFS= read -r -N 8 __mt_n <&4 && IFS= read -r -N "$((10#$__mt_n))" "$1" <&4
+  IFS= read -r -N 8 -u 4 __mt_n && IFS= read -r -N "$((10#$__mt_n))" -u 4 "$1"
 }
 
 # The signals that a call may send to $$ (the session's shell, not the
@@ -110,18 +110,19 @@ __mt_child() {
 
 # A sticky session's shell reads its commands from the control socket, as
 # a terminal's shell reads them from the terminal: each call is one command
-# line, `__mt_call K&&{ eval "$BASH_EXECUTION_STRING" <&58 >&60 2>&59 ...;
-# __mt_done;}`, followed by the call's job (a block) and the line
-# `__mt_fence K`. Its controlling terminal is a pseudo-terminal of the
+# line, `eval "$__mt_l"`, followed by the call's job (a block) and the line
+# `__mt_fence K`. $__mt_l is `__mt_call&&{ eval "$BASH_EXECUTION_STRING"
+# <&58 >&60 2>&59 ...;__mt_done;}`: the shell reads its input one byte at a
+# time (it is a socket), about a microsecond each, so the line is short. Its controlling terminal is a pseudo-terminal of the
 # pool's, so bash's job control gives the terminal to each foreground job:
 # an interrupt (^C on the terminal) reaches the foreground job only, and the
 # shell discards the rest of the call's command line, as a terminal's shell
 # does; the fence then reports the status (130).
 
-# __mt_call K applies call K's job (it opens the call's FIFOs as 58-60) and
-# reports that the call started, or why it could not.
+# __mt_call applies the call's job (it sets __mt_k, the call's number, and
+# opens the call's FIFOs as 58-60) and reports that the call started, or why
+# it could not.
 __mt_call() {
-  __mt_k=$1
   __mt_rd __mt_j || return 1
   __mt_fail=
   \builtin eval "$__mt_j"
@@ -198,6 +199,7 @@ unset -v __mt_j __mt_v __mt_rc
 if [[ $__mt_mode == sticky ]]; then
   # $0 of the calls is bash's, as for bash -c (bash 5.0 and newer).
   BASH_ARGV0=bash
+  __mt_l='__mt_call&&{ eval "$BASH_EXECUTION_STRING" <&58 >&60 2>&59 58<&- 59>&- 60>&-;__mt_done;}'
   # An interrupted command line is discarded, not the shell (see above);
   # like a terminal's shell, this one is not ended by SIGTERM.
   \builtin trap - $__mt_sigs

@@ -75,6 +75,11 @@ type Shell struct {
 	// spareKick wakes the spares thread (keepSpares).
 	spareKick chan struct{}
 	sticky    *stickyCalls // the sticky call in progress (nil: none)
+	// unfenced is the last sticky call, ended by its "d" report, until its
+	// fence report comes (nil: none).
+	unfenced *stickyCalls
+	// stickyNext is the next sticky call's slot, made ahead (nil: none).
+	stickyNext *slot
 	// Sticky: the output streams that background jobs still hold after
 	// their calls ended, and the log they go to.
 	detached []*proc.Outputs
@@ -195,6 +200,10 @@ func (s *Shell) Close(grace time.Duration) {
 		for n, sl := range s.slots {
 			sl.close()
 			delete(s.slots, n)
+		}
+		if s.stickyNext != nil {
+			s.stickyNext.close()
+			s.stickyNext = nil
 		}
 		s.mu.Unlock()
 		s.diag.stop()

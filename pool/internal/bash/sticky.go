@@ -84,15 +84,20 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 		}
 		dir = d
 	}
-	s.mu.Lock()
-	n := s.next
-	s.next++
-	s.mu.Unlock()
-	sl, err := newSlot(s.dir, n)
+	sl, n, err := s.stickySlot()
 	if err != nil {
 		return nil, err
 	}
-	defer sl.close()
+	// The slot goes, and the next call's is made, after the result: its
+	// FIFOs' names stay until then (see prepareSticky).
+	s.cleanups.Add(1)
+	defer func() {
+		go func() {
+			defer s.cleanups.Done()
+			sl.close()
+			s.prepareSticky()
+		}()
+	}()
 	j := &job{sticky: true, fifoPrefix: sl.prefix, stdin: req.Stdin != nil || req.OpenStdin, dir: dir}
 	j.set = driver.Environ(driver.EnvMap(req.Env))
 	if len(req.Argv) > 0 {
@@ -107,6 +112,9 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	defer func() {
 		s.mu.Lock()
 		s.sticky = nil
+		if !st.fenced.Fired() {
+			s.unfenced = st
+		}
 		s.mu.Unlock()
 	}()
 	if err := s.send(stickyCall(n, encodeJob(j))); err != nil {
@@ -117,7 +125,6 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	case <-s.gone.Done():
 		return nil, fmt.Errorf("%s: the sticky session's shell has exited (%v)", s.name, s.exitErr)
 	}
-	sl.unlink()
 	if st.failed != "" {
 		s.awaitFence(st)
 		return nil, setupFailure(st.failed, req)
@@ -153,7 +160,7 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 		s.killAll(syscall.SIGKILL)
 		s.gone.Wait()
 	}
-	if st.done.Fired() {
+	if st.done.Fired() && st.interrupted {
 		s.awaitFence(st)
 	}
 	// Output written before the script ended is the call's; background
@@ -180,8 +187,47 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	return r, nil
 }
 
-// awaitFence waits for the fence of the call in progress: until it came,
-// the shell has not read on, and the next call must not be sent.
+// stickySlot takes the slot that prepareSticky made for the next call, or
+// makes one, and numbers it.
+func (s *Shell) stickySlot() (*slot, int, error) {
+	s.mu.Lock()
+	n := s.next
+	s.next++
+	sl := s.stickyNext
+	s.stickyNext = nil
+	s.mu.Unlock()
+	if sl == nil {
+		var err error
+		if sl, err = newSlot(s.dir, n); err != nil {
+			return nil, 0, err
+		}
+	}
+	sl.n = n
+	return sl, n, nil
+}
+
+// prepareSticky makes the next sticky call's slot while the session is
+// idle: making and opening three FIFOs takes longer than the call of a
+// builtin. A failure is left for the call, which tries again and reports it.
+func (s *Shell) prepareSticky() {
+	sl, err := newSlot(s.dir, 0)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	if s.stickyNext == nil && !s.closing {
+		s.stickyNext, sl = sl, nil
+	}
+	s.mu.Unlock()
+	if sl != nil {
+		sl.close()
+	}
+}
+
+// awaitFence waits for the fence of the call in progress. A call whose
+// script ran to its end (its "d" report) need not wait: the rest of its
+// line has run, and the shell reads its fence before the next call's line,
+// whenever that comes (see Shell.unfenced).
 func (s *Shell) awaitFence(st *stickyCalls) {
 	select {
 	case <-st.fenced.Done():

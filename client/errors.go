@@ -34,7 +34,9 @@ var errNotAttached = errors.New("mothreads: the call has no input side (start it
 // the daemon was unreachable (errors.Is(err, ErrUnavailable)), broke the
 // connection, or failed internally. It is not about the request's content.
 type DaemonError struct {
-	// Op is the call: "exec", "attach", "run", "status" or "shutdown".
+	// Op is the call: "exec", "attach", "run", "status", "shutdown", or
+	// for sticky sessions "list sessions", "close session", "interrupt",
+	// "input" or "logs".
 	Op string
 	// Target is the socket path or TCP address the client talks to.
 	Target string
@@ -74,7 +76,9 @@ type FieldViolation struct {
 // field when the daemon named one; see the package documentation for the
 // convention.
 type RequestError struct {
-	// Op is the call: "exec", "attach", "run", "status" or "shutdown".
+	// Op is the call: "exec", "attach", "run", "status", "shutdown", or
+	// for sticky sessions "list sessions", "close session", "interrupt",
+	// "input" or "logs".
 	Op string
 	// Code is the gRPC status code.
 	Code codes.Code

@@ -97,9 +97,6 @@ log turned over before they were read.`,
 			if skipped > 0 {
 				fmt.Fprintf(st.Err, "mothreads: %d bytes of the log were lost (it keeps the last MiB) before they could be read\n", skipped)
 			}
-			if err != nil && ctx.Err() != nil {
-				return nil // Ctrl-C ends a follow
-			}
 			return failed(err)
 		},
 	}

@@ -56,7 +56,7 @@ func Example_agent() {
 	for info, err := c.Session(ctx, session); err == nil && info.Waiting != "stdin"; info, err = c.Session(ctx, session) {
 		time.Sleep(50 * time.Millisecond) // ListSessions says when it waits
 	}
-	if err := c.Input(ctx, session, []byte("y\n"), true, false); err != nil {
+	if err := c.Input(ctx, session, []byte("y\n"), false, false); err != nil {
 		log.Fatal(err)
 	}
 	if _, err := p.Wait(); err != nil {

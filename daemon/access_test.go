@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -132,14 +133,20 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 	defer src.Close()
+	// No process may be forked while the copy is open for writing: a child
+	// would hold it until its exec, and exec of the copy would fail with
+	// ETXTBSY.
+	syscall.ForkLock.Lock()
+	defer syscall.ForkLock.Unlock()
 	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
+	_, err = io.Copy(dst, src)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
 	}
-	if err := dst.Close(); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 }

@@ -57,7 +57,12 @@ func (e *env) asUser(uid, binary string, args []string, extra ...string) *exec.C
 				data, err = os.ReadFile(b.from)
 			}
 			if err == nil {
+				// No process may be forked while the file is open for
+				// writing: a child would hold the descriptor until its
+				// exec, and exec of the copy would fail with ETXTBSY.
+				syscall.ForkLock.Lock()
 				err = os.WriteFile(filepath.Join(dir, b.to), data, 0o755)
+				syscall.ForkLock.Unlock()
 			}
 		}
 		sharedBin.dir, sharedBin.err = dir, err

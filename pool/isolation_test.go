@@ -114,6 +114,7 @@ func TestBadRequests(t *testing.T) {
 		{pool.Request{Script: "true", Env: []string{"NOEQUALS"}}, "env[0]", pool.Invalid},
 		{pool.Request{Script: "true", Timeout: -1}, "timeout", pool.Invalid},
 		{pool.Request{Script: "true", KillGrace: -1}, "kill_grace", pool.Invalid},
+		{pool.Request{Script: "true", KillGrace: time.Hour}, "kill_grace", pool.Invalid},
 		{pool.Request{Script: "true", Session: "bad name"}, "session", pool.Invalid},
 		{pool.Request{Script: strings.Repeat("x", pool.DefaultMaxRequestBytes+1)}, "command", pool.TooLarge},
 		{pool.Request{Argv: []string{"no-such-program-mothreads"}}, "argv[0]", pool.NotFound},

@@ -26,6 +26,7 @@ type Pool struct {
 	thread  *threads.Thread
 	log     *slog.Logger
 	timers  signals.Timers // call timeouts: never fired early by a shutdown
+	runDir  *runDir        // holds the sessions' private directories
 	spawner *proc.Spawner
 	exact   bool // the kernel reports any process's exit status (pidfd)
 	reaper  *proc.Reaper
@@ -66,10 +67,14 @@ func New(parent *threads.Thread, cfg Config) (*Pool, error) {
 		changed:  signals.New(),
 		kick:     make(chan struct{}, 1),
 	}
+	if p.runDir, err = openRunDir(cfg.RuntimeDir, parent.Logger()); err != nil {
+		return nil, err
+	}
 	p.spawner = proc.NewSpawner()
 	p.exact = exactStatus(kind, p.spawner)
 	if p.reaper, err = proc.StartReaper(p.spawner, path, parent.Logger()); err != nil {
 		p.spawner.Stop()
+		p.runDir.close(parent.Logger())
 		return nil, err
 	}
 	started := make(chan struct{})
@@ -135,6 +140,7 @@ func (p *Pool) body(t *threads.Thread) error {
 	p.reaper.Close()
 	p.spawner.Stop()
 	p.timers.Stop()
+	p.runDir.close(p.log)
 	p.log.Info("pool stopped", "calls", p.stats.started.Load())
 	return nil
 }
@@ -193,6 +199,12 @@ func (p *Pool) begin(ctx context.Context, req *Request) (*driver.Call, *session,
 	if err := req.Validate(p.cfg.Limits); err != nil {
 		p.stats.rejected.Add(1)
 		return nil, nil, err
+	}
+	if req.KillGrace > p.cfg.KillGrace {
+		// A call's grace bounds how long a shutdown waits for it.
+		p.stats.rejected.Add(1)
+		return nil, nil, &RequestError{Field: "kill_grace", Kind: Invalid, Problem: fmt.Sprintf(
+			"%v is longer than the pool's kill grace, %v, the most a call may ask for", req.KillGrace, p.cfg.KillGrace)}
 	}
 	timeout, grace := req.Timeout, req.KillGrace
 	if timeout == 0 {

@@ -52,7 +52,7 @@ func (p *Pool) spec() *driver.Spec {
 		Init:         p.cfg.Init,
 		Env:          p.cfg.Env,
 		Dir:          p.cfg.Dir,
-		RuntimeDir:   p.cfg.RuntimeDir,
+		RuntimeDir:   p.runDir.path,
 		StartTimeout: p.cfg.StartTimeout,
 		Abort:        p.thread.PleaseStop(),
 		Spawner:      p.spawner,

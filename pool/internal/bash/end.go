@@ -4,6 +4,7 @@ package bash
 
 import (
 	"bytes"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -75,17 +76,38 @@ func exitingWith(pid, status int) bool {
 
 // confirmExit reports whether pid is exiting with status, as the kernel
 // says. The child reports just before it exits, so this waits for that a
-// little, in short sleeps that leave the processor to it: a few
-// milliseconds at most.
+// little: a few milliseconds at most (see poll).
 func confirmExit(pid, status int) bool {
-	deadline := time.Now().Add(5 * time.Millisecond)
-	for pause := 10 * time.Microsecond; ; pause = min(2*pause, 500*time.Microsecond) {
+	return poll(5*time.Millisecond, func() (bool, bool) {
 		if exitingWith(pid, status) {
-			return true
+			return true, true
 		}
-		if time.Now().After(deadline) || proc.Stat(pid).State == "" {
+		return false, proc.Stat(pid).State == ""
+	})
+}
+
+// poll calls check until it says done (ok: its verdict) or limit has
+// passed (false). For the first 200 µs it calls it again at once, yielding
+// the processor between calls (each is a read of /proc, microseconds): a
+// sleep that short takes a few hundred microseconds here, as the runtime's
+// timers and the idle processor wake late, which is most of an isolated
+// call. After that it sleeps, doubling the pause up to half a millisecond,
+// so that a slow exit does not cost a processor.
+func poll(limit time.Duration, check func() (ok, done bool)) bool {
+	start := time.Now()
+	for pause := 20 * time.Microsecond; ; {
+		if ok, done := check(); ok || done {
+			return ok
+		}
+		waited := time.Since(start)
+		switch {
+		case waited > limit:
 			return false
+		case waited < 200*time.Microsecond:
+			runtime.Gosched()
+		default:
+			time.Sleep(pause)
+			pause = min(2*pause, 500*time.Microsecond)
 		}
-		time.Sleep(pause)
 	}
 }

@@ -160,7 +160,12 @@ func encodeJob(j *job) string {
 		env = append(env, `\builtin unset -v OLDPWD; \builtin export OLDPWD`)
 	}
 	if j.sticky {
-		if len(env) > 0 {
+		switch {
+		case j.dir != "" && len(env) > 1:
+			// A call whose directory cannot be entered changes nothing
+			// of the shell's environment.
+			w(`{ if \builtin cd -- `, quote(j.dir), `; then `, strings.Join(env[1:], "; "), `; else __mt_fail=cwd; fi; } 2>/dev/null`)
+		case len(env) > 0:
 			w(`{ `, strings.Join(env, "; "), `; } 2>/dev/null`)
 		}
 		w(`BASH_EXECUTION_STRING=`, quote(j.script))
@@ -233,4 +238,20 @@ const hexDigits = "0123456789abcdef"
 func needsQuote(c byte) bool {
 	return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 		c == '/' || c == '.' || c == '_' || c == '-' || c == '+' || c == ',' || c == ':' || c == '@' || c == '%')
+}
+
+// frameJob encodes j as the block an isolated child reads, or says that it
+// is too large for the block's framing (maxBlock: a request with no size
+// limit, or whose values quote grows past it).
+func frameJob(j *job) ([]byte, error) {
+	code := encodeJob(j)
+	if len(code) > maxBlock {
+		return nil, jobTooLarge(len(code))
+	}
+	return appendBlock(nil, code), nil
+}
+
+func jobTooLarge(n int) error {
+	return &driver.RequestError{Field: "command", Kind: driver.TooLarge,
+		Problem: fmt.Sprintf("the command and its environment take %d bytes as shell code, over the session protocol's %d", n, maxBlock)}
 }

@@ -42,7 +42,7 @@ import (
 //	                                        isolated: fork slot's child; its
 //	                                        FIFOs are DIR/token.{o,e,i}
 //	call       = stickyCall(slot, job)      sticky: run a call in the shell
-//	quit       = "q\n", or end of stream
+//	quit       = end of stream (the pool closes its end)
 //
 // Shell -> pool, on the control socket:
 //
@@ -106,7 +106,9 @@ func bootIsolated(dir string) string {
 }
 
 const (
-	bootHead = `IFS= read -rN8 __mt_n<&4&&IFS= read -rN$((10#$__mt_n)) __mt_p<&4&&eval "$__mt_p"`
+	// bootHead reads session.bash as one block and evaluates it (see
+	// __mt_rd: a length that is not all digits ends the shell).
+	bootHead = `IFS= read -rN8 __mt_n<&4&&IFS= read -rN$((10#${__mt_n//[!0-9]/x})) __mt_p<&4&&eval "$__mt_p"`
 	// bootSticky is the first line of a sticky shell's input (it reads its
 	// commands from the control socket): it loads session.bash like the
 	// isolated boot line.
@@ -134,12 +136,10 @@ const maxBlock = 99_999_999
 // `read -N 42`.
 const forkLen = 42
 
+// forkMsg asks the forker to fork the child of slot, whose FIFOs are named
+// by token (see __mt_next).
 func forkMsg(slot int, token string) []byte {
 	return fmt.Appendf(nil, "f%08d%32s\n", slot, token)
-}
-
-func callMsg(slot int, job string) []byte {
-	return appendBlock(fmt.Appendf(nil, "c %d\n", slot), job)
 }
 
 // report is one line from the shell (or a child) after the start.

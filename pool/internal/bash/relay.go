@@ -94,15 +94,8 @@ func (rl *sigRelay) resumed() {
 // pipe is read to its end. A shell that does not settle
 // within limit (stopped, or flooded with signals) is given up on.
 func (rl *sigRelay) fence(pid int, limit time.Duration) {
-	if !proc.Quiet(pid) {
-		deadline := time.Now().Add(limit)
-		for pause := 20 * time.Microsecond; !proc.Quiet(pid); pause = min(2*pause, time.Millisecond) {
-			if time.Now().After(deadline) {
-				rl.log.Warn("the session's shell did not settle: a signal sent to $$ may reach the next call", "pid", pid)
-				break
-			}
-			time.Sleep(pause)
-		}
+	if !proc.Quiet(pid) && !poll(limit, func() (bool, bool) { return proc.Quiet(pid), false }) {
+		rl.log.Warn("the session's shell did not settle: a signal sent to $$ may reach the next call", "pid", pid)
 	}
 	rl.feed.sync()
 }

@@ -53,6 +53,12 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	j.slot = sl.n
+	code, err := frameJob(j)
+	if err != nil {
+		s.finishSlot(sl)
+		return nil, err
+	}
 	pid := sl.pid
 	exited, stopWatch := proc.WatchPidfd(sl.pidfd)
 	end := watchEnd(sl)
@@ -77,8 +83,7 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	sl.o, sl.e = nil, nil
 	out.Start()
 
-	j.slot = sl.n
-	in := newInput(sl.i, appendBlock(nil, encodeJob(j)), c.Req.Stdin)
+	in := newInput(sl.i, code, c.Req.Stdin)
 	sl.i = nil
 	defer in.close()
 	// The next child is forked after the wake-up, off the caller's path.

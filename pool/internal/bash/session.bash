@@ -11,9 +11,11 @@
 
 # __mt_rd NAME reads one block from the control socket into NAME: eight
 # decimal digits, then that many characters. The pool sends only ASCII, so
-# characters are bytes whatever the locale.
+# characters are bytes whatever the locale. A length that is not all digits
+# is an arithmetic error, which ends the shell: every non-digit is made an
+# x first, as arithmetic would evaluate the text (a[$(cmd)] runs cmd).
 __mt_rd() {
-  IFS= read -r -N 8 -u 4 __mt_n && IFS= read -r -N "$((10#$__mt_n))" -u 4 "$1"
+  IFS= read -r -N 8 -u 4 __mt_n && IFS= read -r -N "$((10#${__mt_n//[!0-9]/x}))" -u 4 "$1"
 }
 
 # The signals that a call may send to $$ (the session's shell, not the
@@ -49,6 +51,7 @@ __mt_forker() {
 __mt_serve() {
   __mt_f=$!
   for __mt_v in $__mt_sigs; do
+    # shellcheck disable=SC2064 # the signal's name is set now, on purpose
     \builtin trap "\\builtin printf 'g %s\\n' $__mt_v >&5" "$__mt_v"
   done
   \builtin printf 'p %s\n' "$__mt_f" >&4
@@ -62,12 +65,15 @@ __mt_serve() {
 # __mt_next waits for the next message that the boot line acts on, "f K T"
 # in 42 characters (fork the child of slot K, whose FIFOs are
 # $__mt_dir/T.*; fixed width, so one read(2) takes it). It fails at the end
-# of the control stream or on anything else.
+# of the control stream or on anything else: K must be eight digits (the
+# arithmetic would evaluate anything else), T 32 hex digits (a path), and
+# a newline must end it.
 __mt_next() {
   local l
   IFS= read -r -N 42 -u 4 l || return 1
-  [[ $l == f* ]] || return 1
+  [[ $l == f[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]* && ${l:9:32} != *[!0-9a-f]* && ${l:41} == $'\n' ]] || return 1
   __mt_k=$((10#${l:1:8}))
+  # shellcheck disable=SC2154 # __mt_dir is set by __mt_rd (read into "$1")
   __mt_t=$__mt_dir/${l:9:32}
 }
 
@@ -83,6 +89,7 @@ __mt_next() {
 # does then: that time is not the caller's.
 __mt_child() {
   \builtin set +m
+  # shellcheck disable=SC2086 # a list of signal names, split on purpose
   \builtin trap - $__mt_sigs
   \command exec 0<"$__mt_t.i" 1>"$__mt_t.o" 2>"$__mt_t.e" || {
     \builtin printf 'F %s\n' "$__mt_k" >&4
@@ -95,6 +102,7 @@ __mt_child() {
   # caller's time.
   # `trap -p` asks the kernel for the disposition of every signal the
   # first time (a hundred system calls): the end report's is then free.
+  # shellcheck disable=SC2164 # a cd that fails changes nothing here
   { \builtin cd -- "$PWD"; __mt_w=1; \builtin export __mt_w; \builtin unset -v __mt_w
     \builtin eval "false && { :
 }"; \builtin printf -v __mt_w '%s' warm; \builtin unset -v __mt_w
@@ -104,7 +112,7 @@ __mt_child() {
   # The job is read into the variable it then sets to the script, so that
   # no variable of ours is left to unset on the caller's time.
   IFS= \builtin read -r -N 8 BASH_EXECUTION_STRING &&
-    IFS= \builtin read -r -N "$((10#$BASH_EXECUTION_STRING))" BASH_EXECUTION_STRING || return 1
+    IFS= \builtin read -r -N "$((10#${BASH_EXECUTION_STRING//[!0-9]/x}))" BASH_EXECUTION_STRING || return 1
   \builtin eval "$BASH_EXECUTION_STRING"
 }
 
@@ -196,12 +204,15 @@ unset -v __mt_j
 (( __mt_rc == 0 )) || exit "$__mt_rc"
 unset -v __mt_j __mt_v __mt_rc
 \builtin set -m
+# shellcheck disable=SC2154 # __mt_mode is set by __mt_rd (read into "$1")
 if [[ $__mt_mode == sticky ]]; then
   # $0 of the calls is bash's, as for bash -c (bash 5.0 and newer).
   BASH_ARGV0=bash
+  # shellcheck disable=SC2016 # evaluated later, by eval "$__mt_l"
   __mt_l='__mt_call&&{ eval "$BASH_EXECUTION_STRING" <&58 >&60 2>&59 58<&- 59>&- 60>&-;__mt_done;}'
   # An interrupted command line is discarded, not the shell (see above);
   # like a terminal's shell, this one is not ended by SIGTERM.
+  # shellcheck disable=SC2086 # a list of signal names, split on purpose
   \builtin trap - $__mt_sigs
   \builtin trap : INT TERM
   \builtin unset -f __mt_next __mt_child __mt_forked __mt_forker __mt_serve

@@ -30,6 +30,10 @@ type slot struct {
 	token  string // the FIFOs are dir/token.o, .e, .i
 	prefix string // dir/token
 
+	// hidden is the directory of a sticky slot made ahead, which holds its
+	// FIFOs ("": the session's directory does; see prepareSticky).
+	hidden string
+
 	o, e *os.File // read ends, on the runtime poller
 	i    *os.File // read-write end: the job, then stdin; closing it is EOF
 
@@ -110,4 +114,9 @@ func (sl *slot) close() {
 		sl.pidfd = -1
 	}
 	sl.unlink()
+	if sl.hidden != "" {
+		os.Chmod(sl.hidden, 0o700)
+		os.RemoveAll(sl.hidden)
+		sl.hidden = ""
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -88,8 +89,7 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The slot goes, and the next call's is made, after the result: its
-	// FIFOs' names stay until then (see prepareSticky).
+	// The slot goes, and the next call's is made, after the result.
 	s.cleanups.Add(1)
 	defer func() {
 		go func() {
@@ -117,7 +117,11 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 		}
 		s.mu.Unlock()
 	}()
-	if err := s.send(stickyCall(n, encodeJob(j))); err != nil {
+	code := encodeJob(j)
+	if len(code) > maxBlock {
+		return nil, jobTooLarge(len(code))
+	}
+	if err := s.send(stickyCall(n, code)); err != nil {
 		return nil, err
 	}
 	select {
@@ -125,6 +129,7 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 	case <-s.gone.Done():
 		return nil, fmt.Errorf("%s: the sticky session's shell has exited (%v)", s.name, s.exitErr)
 	}
+	sl.unlink()
 	if st.failed != "" {
 		s.awaitFence(st)
 		return nil, setupFailure(st.failed, req)
@@ -201,6 +206,9 @@ func (s *Shell) stickySlot() (*slot, int, error) {
 		if sl, err = newSlot(s.dir, n); err != nil {
 			return nil, 0, err
 		}
+	} else if err := os.Chmod(sl.hidden, 0o700); err != nil {
+		sl.close()
+		return nil, 0, fmt.Errorf("slot %d: %w", n, err)
 	}
 	sl.n = n
 	return sl, n, nil
@@ -209,11 +217,28 @@ func (s *Shell) stickySlot() (*slot, int, error) {
 // prepareSticky makes the next sticky call's slot while the session is
 // idle: making and opening three FIFOs takes longer than the call of a
 // builtin. A failure is left for the call, which tries again and reports it.
+//
+// The slot's FIFOs wait in a directory of their own with no permissions,
+// so that no process of the session's user opens them by chance before the
+// shell does: it needs to chmod the directory first (the same user is no
+// boundary, see README). The call that takes the slot opens the directory.
 func (s *Shell) prepareSticky() {
-	sl, err := newSlot(s.dir, 0)
+	hidden, err := os.MkdirTemp(s.dir, "next-")
 	if err != nil {
 		return
 	}
+	sl, err := newSlot(hidden, 0)
+	if err == nil {
+		err = os.Chmod(hidden, 0)
+	}
+	if err != nil {
+		if sl != nil {
+			sl.close()
+		}
+		os.Remove(hidden)
+		return
+	}
+	sl.hidden = hidden
 	s.mu.Lock()
 	if s.stickyNext == nil && !s.closing {
 		s.stickyNext, sl = sl, nil

@@ -51,7 +51,9 @@ type Request struct {
 	// DefaultTimeout (which may be zero: no bound).
 	Timeout time.Duration
 	// KillGrace is how long the command has between SIGTERM and SIGKILL when
-	// it is timed out or cancelled; zero means the pool's KillGrace.
+	// it is timed out or cancelled; zero means the pool's KillGrace, which
+	// is also the most it may be (a longer one is an Invalid error): a
+	// call's grace bounds how long a shutdown waits for it.
 	KillGrace time.Duration
 
 	// Session names a sticky session: state persists across the calls that

@@ -14,7 +14,7 @@ while read -r -N 16 r; do
   esac
 done
 (( ${#s[@]} )) || exit 0
-for round in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
   found=0
   for f in /proc/[0-9]*/stat; do
     read -r line < "$f" 2>/dev/null || continue

@@ -55,6 +55,15 @@ type Cmd struct {
 	// default); on expiry the command is killed and Wait returns an
 	// *ExitError whose TimedOut is true.
 	Timeout time.Duration
+	// Session runs the command in the named sticky session (see
+	// Request.Session): its state persists across the calls that name it.
+	// Env (or the caller's environment) and the caller's directory then
+	// apply only when the call creates the session, as a terminal opened
+	// there would start; a Dir that is set applies to every call.
+	Session string
+	// SessionIdleTimeout and OpenStdin are as in Request.
+	SessionIdleTimeout time.Duration
+	OpenStdin          bool
 
 	// Process is set by Start.
 	Process *Process
@@ -158,7 +167,8 @@ func (c *Cmd) request() (*Request, error) {
 			base = append(base, "PWD="+dir)
 		}
 	}
-	req := &Request{Argv: argv, BaseEnv: base, Stdin: c.Stdin, Timeout: c.Timeout}
+	req := &Request{Argv: argv, BaseEnv: base, Stdin: c.Stdin, Timeout: c.Timeout,
+		Session: c.Session, SessionIdleTimeout: c.SessionIdleTimeout, OpenStdin: c.OpenStdin}
 	if c.Dir == "" {
 		req.BaseDir = dir
 	} else {

@@ -14,6 +14,15 @@
 //	defer c.Close()
 //	res, err := c.Exec(ctx, &client.Request{Script: "make test"}, os.Stdout, os.Stderr)
 //
+// # Sticky sessions
+//
+// A Request with Session runs in a named shell whose state (directory,
+// variables, functions, background jobs) persists across calls, as an
+// agent's bash tool needs. There a timeout interrupts the command (^C) and
+// keeps the session (Result.Interrupted). Sessions, Session, Interrupt,
+// Input (for a call started with OpenStdin), Logs (what background jobs
+// wrote after their call) and CloseSession manage them; see Example_agent.
+//
 // # Errors
 //
 // Every call separates four outcomes:

@@ -34,7 +34,9 @@ var errNotAttached = errors.New("mothreads: the call has no input side (start it
 // the daemon was unreachable (errors.Is(err, ErrUnavailable)), broke the
 // connection, or failed internally. It is not about the request's content.
 type DaemonError struct {
-	// Op is the call: "exec", "attach", "run", "status" or "shutdown".
+	// Op is the call: "exec", "attach", "run", "status", "shutdown", or
+	// for sticky sessions "list sessions", "close session", "interrupt",
+	// "input" or "logs".
 	Op string
 	// Target is the socket path or TCP address the client talks to.
 	Target string
@@ -74,7 +76,9 @@ type FieldViolation struct {
 // field when the daemon named one; see the package documentation for the
 // convention.
 type RequestError struct {
-	// Op is the call: "exec", "attach", "run", "status" or "shutdown".
+	// Op is the call: "exec", "attach", "run", "status", "shutdown", or
+	// for sticky sessions "list sessions", "close session", "interrupt",
+	// "input" or "logs".
 	Op string
 	// Code is the gRPC status code.
 	Code codes.Code
@@ -97,11 +101,15 @@ func (e *RequestError) Error() string {
 func (e *RequestError) Unwrap() error { return e.Err }
 
 // Is reports whether target is ErrNotFound or exec.ErrNotFound and the
-// daemon said the command name was not found, or target is ErrSessionLost
-// and the daemon said the call's sticky session is lost.
+// daemon said the command name was not found, target is ErrSessionLost
+// and the daemon said the call's sticky session is lost, or target is
+// ErrNoSession and the daemon has no sticky session of the name.
 func (e *RequestError) Is(target error) bool {
 	if target == ErrSessionLost {
 		return e.Code == codes.NotFound && e.Field == "session" && strings.Contains(e.Message, "the session is lost")
+	}
+	if target == ErrNoSession {
+		return e.Code == codes.NotFound && e.Field == "session" && !strings.Contains(e.Message, "the session is lost")
 	}
 	return (target == ErrNotFound || target == exec.ErrNotFound) &&
 		e.Code == codes.NotFound && (e.Field == "argv[0]" || e.Field == "argv")
@@ -208,3 +216,7 @@ func (e *ExitError) Signal() syscall.Signal { return e.Result.Signal }
 
 // TimedOut reports whether the daemon killed the command on its timeout.
 func (e *ExitError) TimedOut() bool { return e.Result.TimedOut }
+
+// Interrupted reports whether a sticky session's command was interrupted
+// (Client.Interrupt, or its timeout) and its session kept.
+func (e *ExitError) Interrupted() bool { return e.Result.Interrupted }

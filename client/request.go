@@ -54,8 +54,19 @@ type Request struct {
 	KillGrace time.Duration
 
 	// Session names a sticky session whose state persists across the calls
-	// that name it; "" is an isolated call.
+	// that name it; "" is an isolated call. In a sticky session a timeout
+	// interrupts the command (^C: Result.Interrupted, status 130) and keeps
+	// the session; background jobs outlive the call, and their later output
+	// goes to the session's log (Client.Logs).
 	Session string
+	// SessionIdleTimeout, on the call that creates a sticky session, is how
+	// long the session may stay unused before the daemon closes it (0: the
+	// daemon's --sticky-idle-timeout). Later calls ignore it.
+	SessionIdleTimeout time.Duration
+	// OpenStdin, on a sticky call with no Stdin, gives the command a stdin
+	// that stays open and that Client.Input writes to (and closes), instead
+	// of the null device: for commands that prompt.
+	OpenStdin bool
 
 	// TTY, when non-nil, runs the command on a new pseudo-terminal of that
 	// size; stdout and stderr then arrive merged on stdout. Exec and Start
@@ -92,6 +103,10 @@ func (r *Request) toProto() *pb.Command {
 	if r.TTY != nil {
 		cmd.Tty = r.TTY.toProto()
 	}
+	if r.SessionIdleTimeout != 0 {
+		cmd.SessionIdleTimeout = durationpb.New(r.SessionIdleTimeout)
+	}
+	cmd.OpenStdin = r.OpenStdin
 	return cmd
 }
 
@@ -137,6 +152,11 @@ type Result struct {
 	// SessionLost: the session died or was replaced under the command, so
 	// there is no exit status. Message says more.
 	SessionLost bool
+	// Interrupted: a sticky session's command was interrupted (^C, by
+	// Client.Interrupt or its timeout, which sets TimedOut too) and the rest
+	// of its script skipped; the session and its state remain. ExitCode is
+	// then what the script returned, 130 when its job died of the SIGINT.
+	Interrupted bool
 	// Message explains any of the above in words; it may be empty.
 	Message string
 	// Session names the session that ran the call; PID is the command's main
@@ -151,14 +171,14 @@ type Result struct {
 
 // Success reports whether the command exited with status 0 on its own.
 func (r *Result) Success() bool {
-	return r.exited() && r.ExitCode == 0 && !r.TimedOut && !r.Cancelled
+	return r.exited() && r.ExitCode == 0 && !r.TimedOut && !r.Cancelled && !r.Interrupted
 }
 
 func (r *Result) exited() bool { return r.Signal == 0 && !r.SessionLost && r.ExitCode >= 0 }
 
 // String describes the result as os/exec's ProcessState does ("exit status
-// 1", "signal: killed"), with " (core dumped)", " (timed out)" or
-// " (cancelled)" appended when they apply; a lost session reads
+// 1", "signal: killed"), with " (core dumped)", " (timed out)",
+// " (cancelled)" or " (interrupted)" appended when they apply; a lost session reads
 // "session lost: " and the daemon's message.
 func (r *Result) String() string {
 	var s string
@@ -179,6 +199,9 @@ func (r *Result) String() string {
 	if r.Cancelled {
 		s += " (cancelled)"
 	}
+	if r.Interrupted {
+		s += " (interrupted)"
+	}
 	return s
 }
 
@@ -191,6 +214,7 @@ func resultFromProto(e *pb.Exited, started *pb.Started) *Result {
 		TimedOut:    e.GetTimedOut(),
 		Cancelled:   e.GetCancelled(),
 		SessionLost: e.GetSessionLost(),
+		Interrupted: e.GetInterrupted(),
 		Message:     e.GetMessage(),
 		Session:     e.GetSession(),
 		PID:         int(e.GetPid()),

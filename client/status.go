@@ -22,6 +22,8 @@ type Status struct {
 	// certificate's first DNS or URI SAN, else its common name) since the
 	// daemon started.
 	Identities map[string]int64
+	// Sessions describes the sticky sessions, as Client.Sessions does.
+	Sessions []SessionInfo
 }
 
 // PoolStatus describes the daemon's sessions and its queue.
@@ -32,8 +34,9 @@ type PoolStatus struct {
 	// policy (max uses, max age, idle); replaced ones were discarded after
 	// misbehaving or dying.
 	SessionsSpawned, SessionsRecycled, SessionsReplaced, SessionStartFailures int64
-	// Limits in force.
-	MinIdle, MaxSessions int
+	// Limits in force. StickyIdleTimeout 0 means no idle expiry.
+	MinIdle, MaxSessions, MaxSticky int
+	StickyIdleTimeout               time.Duration
 	// Time calls spent queued for a session.
 	QueueWaitP50, QueueWaitP99, QueueWaitMax time.Duration
 }
@@ -59,6 +62,7 @@ func statusFromProto(s *pb.StatusResponse) *Status {
 	return &Status{
 		Instance:   s.GetInstance(),
 		Identities: ids,
+		Sessions:   sessionsFromProto(s.GetSessions()),
 		Version:    s.GetVersion(),
 		PID:        int(s.GetPid()),
 		StartedAt:  asTime(s.GetStartedAt()),
@@ -75,6 +79,8 @@ func statusFromProto(s *pb.StatusResponse) *Status {
 			SessionStartFailures: p.GetSessionStartFailures(),
 			MinIdle:              int(p.GetMinIdle()),
 			MaxSessions:          int(p.GetMaxSessions()),
+			MaxSticky:            int(p.GetMaxSticky()),
+			StickyIdleTimeout:    asDuration(p.GetStickyIdleTimeout()),
 			QueueWaitP50:         asDuration(p.GetQueueWaitP50()),
 			QueueWaitP99:         asDuration(p.GetQueueWaitP99()),
 			QueueWaitMax:         asDuration(p.GetQueueWaitMax()),

@@ -39,7 +39,7 @@ import (
 const helperEnv = "MOTHREADS_DAEMON_TEST_HELPER"
 
 // runHelper calls the daemon on sock (as another user) and prints the code
-// of each call: "status=CODE exec=CODE".
+// of each call: "status=CODE exec=CODE sessions=CODE close=CODE".
 func runHelper(sock string) int {
 	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -56,7 +56,11 @@ func runHelper(sock string) int {
 	if err == nil {
 		_, err = st.Recv()
 	}
-	fmt.Printf("exec=%s\n", status.Code(err))
+	fmt.Printf("exec=%s ", status.Code(err))
+	_, err = rpc.ListSessions(ctx, &pb.ListSessionsRequest{})
+	fmt.Printf("sessions=%s ", status.Code(err))
+	_, err = rpc.CloseSession(ctx, &pb.CloseSessionRequest{Session: "victim"})
+	fmt.Printf("close=%s\n", status.Code(err))
 	return 0
 }
 
@@ -81,6 +85,9 @@ func TestPeerCredentialsRefuseOtherUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startDaemon(t, daemon.Config{})
+	if _, err := d.client.Run(context.Background(), &client.Request{Session: "victim", Script: "true"}, 0); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Chmod(d.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -102,16 +109,20 @@ func TestPeerCredentialsRefuseOtherUsers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("helper: %v\n%s", err, out)
 	}
-	if have, want := strings.TrimSpace(string(out)), "status=PermissionDenied exec=PermissionDenied"; have != want {
+	if have, want := strings.TrimSpace(string(out)), "status=PermissionDenied exec=PermissionDenied sessions=PermissionDenied close=PermissionDenied"; have != want {
 		t.Errorf("helper as nobody: %q, want %q", have, want)
 	}
 	refusal := regexp.MustCompile(`refused a call from another user.* pid=\d+ uid=` + nobody.Uid + ` gid=` + nobody.Gid)
 	if !refusal.MatchString(d.logs.String()) {
 		t.Errorf("no refusal with the peer's pid, uid and gid in the log:\n%s", d.logs.String())
 	}
-	// The daemon's own user is still served.
+	// The daemon's own user is still served, and its sticky session was
+	// not closed by the stranger.
 	if _, err := d.client.Status(context.Background()); err != nil {
 		t.Errorf("Status as ourselves: %v", err)
+	}
+	if _, err := d.client.Session(context.Background(), "victim"); err != nil {
+		t.Errorf("the victim session after the stranger's close: %v", err)
 	}
 }
 

@@ -64,6 +64,10 @@ func toRequest(cmd *pb.Command, kind rpcKind) (*pool.Request, error) {
 	if req.KillGrace, err = duration("kill_grace", cmd.GetKillGrace()); err != nil {
 		return nil, err
 	}
+	if req.SessionIdleTimeout, err = duration("session_idle_timeout", cmd.GetSessionIdleTimeout()); err != nil {
+		return nil, err
+	}
+	req.OpenStdin = cmd.GetOpenStdin()
 	if data := cmd.GetStdinData(); len(data) > 0 {
 		if kind == kindAttach {
 			return nil, invalid("stdin_data", "Attach streams stdin: send stdin messages instead")
@@ -193,6 +197,7 @@ func exited(r *pool.Result) *pb.Exited {
 		TimedOut:    r.TimedOut,
 		Cancelled:   r.Cancelled,
 		SessionLost: r.SessionLost,
+		Interrupted: r.Interrupted,
 		Message:     validText(r.Message),
 		Session:     r.Session,
 		Pid:         int32(r.PID),

@@ -186,6 +186,7 @@ func (d *daemon) Status(context.Context, *pb.StatusRequest) (*pb.StatusResponse,
 		LimitBytes: d.budget.limit,
 		Refused:    d.budget.refused.Load(),
 	}
+	d.stickyStatus(resp)
 	return resp, nil
 }
 

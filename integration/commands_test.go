@@ -40,7 +40,7 @@ func TestStatus(t *testing.T) {
 	for group, keys := range map[string][]string{
 		"pool": {"sessions_idle", "sessions_busy", "sessions_starting", "sticky_sessions", "queue_length",
 			"sessions_spawned", "sessions_recycled", "sessions_replaced", "session_start_failures",
-			"min_idle", "max_sessions", "queue_wait_p50_us", "queue_wait_p99_us", "queue_wait_max_us"},
+			"min_idle", "max_sessions", "max_sticky", "sticky_idle_timeout_ms", "queue_wait_p50_us", "queue_wait_p99_us", "queue_wait_max_us"},
 		"calls": {"started", "in_flight", "ok", "failed", "timed_out", "cancelled", "session_lost", "rejected",
 			"latency_p50_us", "latency_p90_us", "latency_p99_us"},
 	} {

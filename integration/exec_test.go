@@ -209,7 +209,7 @@ func TestExecJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%q", err, r.stdout)
 	}
-	keys := []string{"exit_status", "exit_code", "signal", "core_dumped", "timed_out", "cancelled", "session_lost",
+	keys := []string{"exit_status", "exit_code", "signal", "core_dumped", "timed_out", "cancelled", "interrupted", "session_lost",
 		"message", "session", "pid", "queued_at", "started_at", "finished_at", "queue_us", "run_us", "total_us", "stdout", "stderr"}
 	for _, k := range keys {
 		if _, ok := got[k]; !ok {
@@ -219,7 +219,7 @@ func TestExecJSON(t *testing.T) {
 	if len(got) != len(keys) {
 		t.Errorf("keys beyond %v in %s", keys, r.stdout)
 	}
-	want := map[string]any{"exit_status": 3.0, "exit_code": 3.0, "signal": 0.0, "timed_out": false, "cancelled": false,
+	want := map[string]any{"exit_status": 3.0, "exit_code": 3.0, "signal": 0.0, "timed_out": false, "cancelled": false, "interrupted": false,
 		"session_lost": false, "stdout": "out", "stderr": "err"}
 	for k, v := range want {
 		if diff := cmp.Diff(v, got[k]); diff != "" {

@@ -18,6 +18,9 @@ func (f *flags) check() error {
 	if f.maxSessions > 0 && f.minIdle > f.maxSessions {
 		return fmt.Errorf("--min-idle %d is over --max-sessions %d", f.minIdle, f.maxSessions)
 	}
+	if f.maxSessions > 0 && f.maxSticky > f.maxSessions {
+		return fmt.Errorf("--max-sticky %d is over --max-sessions %d", f.maxSticky, f.maxSessions)
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration

@@ -29,7 +29,7 @@ func parsed(t *testing.T, args ...string) *flags {
 func TestConfig(t *testing.T) {
 	f := parsed(t, "--socket", "/s.sock", "--shell", "sh", "--init", "X=1", "--min-idle", "3", "--max-sessions", "5",
 		"--max-uses", "7", "--max-age", "2m", "--idle-timeout", "1m", "--queue-timeout", "4s", "--default-timeout", "9s",
-		"--kill-grace", "300ms", "--drain-timeout", "8s", "--exit-idle", "10m")
+		"--kill-grace", "300ms", "--drain-timeout", "8s", "--exit-idle", "10m", "--max-sticky", "2", "--sticky-idle-timeout", "90s")
 	cfg, err := f.config("v1")
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +39,9 @@ func TestConfig(t *testing.T) {
 		p.MinIdle != 3 || p.MaxSessions != 5 || p.MaxUses != 7 || p.MaxAge != 2*time.Minute || p.IdleTimeout != time.Minute ||
 		p.QueueTimeout != 4*time.Second || p.DefaultTimeout != 9*time.Second || p.KillGrace != 300*time.Millisecond || p.DrainTimeout != 8*time.Second {
 		t.Errorf("config %+v", cfg)
+	}
+	if p.MaxSticky != 2 || p.StickyIdleTimeout != 90*time.Second {
+		t.Errorf("sticky settings: max %d, idle timeout %v", p.MaxSticky, p.StickyIdleTimeout)
 	}
 	d := parsed(t)
 	if cfg, err := d.config("v"); err != nil || cfg.Pool.MinIdle != DefaultMinIdle || cfg.Pool.MaxUses != DefaultMaxUses || cfg.Pool.Shell != "bash" {
@@ -65,6 +68,7 @@ func TestCheck(t *testing.T) {
 		want string
 	}{
 		{[]string{"--min-idle", "4", "--max-sessions", "2"}, "--min-idle 4 is over --max-sessions 2"},
+		{[]string{"--max-sticky", "3", "--max-sessions", "2"}, "--max-sticky 3 is over --max-sessions 2"},
 		{[]string{"--queue-timeout", "0"}, "--queue-timeout must be positive"},
 		{[]string{"--kill-grace", "0s"}, "--kill-grace must be positive"},
 		{[]string{"--drain-timeout", "0"}, "--drain-timeout must be positive"},

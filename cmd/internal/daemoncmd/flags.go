@@ -40,6 +40,8 @@ type flags struct {
 	healthListen                      string
 
 	minIdle, maxSessions, maxUses int
+	maxSticky                     int           // --max-sticky
+	stickyIdleTimeout             time.Duration // --sticky-idle-timeout
 	maxAge, idleTimeout           time.Duration
 	queueTimeout, defaultTimeout  time.Duration
 	killGrace, drainTimeout       time.Duration
@@ -69,6 +71,8 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.initFile, "init-file", "", "read the --init script from this file")
 	flagval.IntVar(fs, &f.minIdle, "min-idle", "", DefaultMinIdle, 0, "sessions kept started and idle")
 	flagval.IntVar(fs, &f.maxSessions, "max-sessions", "", 0, 0, "most sessions, busy, idle or sticky (0: max(4, 2 x CPUs))")
+	flagval.IntVar(fs, &f.maxSticky, "max-sticky", "", 0, 0, "most sticky sessions (counted in --max-sessions too); a new one beyond closes the least recently used idle one (0: half of --max-sessions, at least 1)")
+	flagval.DurationVar(fs, &f.stickyIdleTimeout, "sticky-idle-timeout", "", 0, "close sticky sessions unused this long, unless created with their own (0: --idle-timeout)")
 	flagval.IntVar(fs, &f.maxUses, "max-uses", "", DefaultMaxUses, 0, "recycle a session after this many calls (0: never)")
 	flagval.DurationVar(fs, &f.maxAge, "max-age", "", DefaultMaxAge, "recycle an idle session older than this (0: never)")
 	flagval.DurationVar(fs, &f.idleTimeout, "idle-timeout", "", DefaultIdleTimeout, "stop sessions beyond --min-idle, and sticky sessions, unused this long (0: never)")
@@ -116,17 +120,19 @@ func (f *flags) config(version string) (daemon.Config, error) {
 		MaxBuffered:            int64(f.maxBufferedMiB) << 20,
 		Version:                version,
 		Pool: pool.Config{
-			Shell:          f.shell,
-			Init:           init,
-			MinIdle:        f.minIdle,
-			MaxSessions:    f.maxSessions,
-			MaxUses:        f.maxUses,
-			MaxAge:         f.maxAge,
-			IdleTimeout:    f.idleTimeout,
-			QueueTimeout:   f.queueTimeout,
-			DefaultTimeout: f.defaultTimeout,
-			KillGrace:      f.killGrace,
-			DrainTimeout:   f.drainTimeout,
+			Shell:             f.shell,
+			Init:              init,
+			MinIdle:           f.minIdle,
+			MaxSessions:       f.maxSessions,
+			MaxSticky:         f.maxSticky,
+			MaxUses:           f.maxUses,
+			MaxAge:            f.maxAge,
+			IdleTimeout:       f.idleTimeout,
+			StickyIdleTimeout: f.stickyIdleTimeout,
+			QueueTimeout:      f.queueTimeout,
+			DefaultTimeout:    f.defaultTimeout,
+			KillGrace:         f.killGrace,
+			DrainTimeout:      f.drainTimeout,
 		},
 	}
 	if err := cfg.Validate(); err != nil {

@@ -43,6 +43,8 @@ type options struct {
 	stdin       bool
 	tty         bool
 	session     string
+	idleTimeout time.Duration // --idle-timeout: the sticky session's, at its creation
+	openStdin   bool          // --open-stdin: stdin that `mothreads input` feeds
 	noAutostart bool
 	json        bool
 }
@@ -68,12 +70,20 @@ which kills the command's process tree. SIGTERM and SIGHUP cancel the call.
 
 Exit status: the command's own; 128+N when it died by signal N (or the call
 was cancelled by signal N); 124 when it timed out; 127 when the program was
-not found; 125 when mothreads itself failed, with the reason on stderr.`,
+not found; 125 when mothreads itself failed, with the reason on stderr.
+
+In a sticky session (--session) a timeout interrupts the command as ^C does
+and keeps the session (its directory, variables and background jobs): exec
+exits 124 with a note on stderr. A call interrupted from elsewhere
+(mothreads interrupt) exits with the command's status, 130 when it died of
+the SIGINT, with a note on stderr.`,
 		Example: `  mothreads exec -- ls -l /tmp
   mothreads exec -c 'for f in *.go; do wc -l "$f"; done'
   mothreads exec --timeout 5s --env DEBUG=1 -- make test
   mothreads exec -t -- vim notes.txt
-  mothreads exec --json -- git status --short`,
+  mothreads exec --json -- git status --short
+  mothreads exec --session dev --idle-timeout 1h -c 'cd ~/src/app && . .venv/bin/activate'
+  mothreads exec --session dev --timeout 30s -c 'pytest -x'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.scriptSet = cmd.Flags().Changed("script")
 			tg, err := resolve()
@@ -97,7 +107,9 @@ not found; 125 when mothreads itself failed, with the reason on stderr.`,
 	fs.BoolVar(&o.cleanEnv, "clean-env", false, "do not send the caller's environment: the command gets the session's (the daemon's, after its --init) plus --env")
 	fs.BoolVarP(&o.stdin, "stdin", "i", false, "stream the caller's stdin to the command (default: /dev/null)")
 	fs.BoolVarP(&o.tty, "tty", "t", false, "run the command on a pseudo-terminal, with the local terminal in raw mode (implies -i)")
-	fs.StringVar(&o.session, "session", "", "run in the sticky session NAME, whose state persists across calls")
+	fs.StringVar(&o.session, "session", "", "run in the sticky session NAME, whose state persists across calls; there a timeout or Ctrl-C interrupts the command (exit 130) and keeps the session")
+	flagval.DurationVar(fs, &o.idleTimeout, "idle-timeout", "", 0, "with --session, when this call creates the session: close it after this long unused (0: the daemon's --sticky-idle-timeout)")
+	fs.BoolVar(&o.openStdin, "open-stdin", false, "with --session: give the command a stdin that 'mothreads input --session NAME' feeds (default: /dev/null)")
 	fs.BoolVar(&o.noAutostart, "no-autostart", false, "fail (exit 125) instead of starting a daemon when none answers")
 	fs.BoolVar(&o.json, "json", false, "print the result, timings and captured output as one JSON object instead of streaming")
 	return cmd
@@ -114,13 +126,20 @@ func (o *options) request(st Streams, argv []string) (*client.Request, error) {
 		return nil, cli.Usagef("-c: empty script")
 	case o.tty && o.json:
 		return nil, cli.Usagef("-t and --json exclude each other: a terminal needs streaming")
+	case o.idleTimeout > 0 && o.session == "":
+		return nil, cli.Usagef("--idle-timeout needs --session: only a sticky session has an idle timeout")
+	case o.openStdin && o.session == "":
+		return nil, cli.Usagef("--open-stdin needs --session: only a sticky call's stdin can be fed later")
+	case o.openStdin && (o.stdin || o.tty):
+		return nil, cli.Usagef("--open-stdin excludes -i and -t: the command's stdin is either the caller's or fed by 'mothreads input'")
 	}
 	for _, kv := range o.env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			return nil, cli.Usagef("--env %q: want KEY=VALUE", kv)
 		}
 	}
-	req := &client.Request{Argv: argv, Script: o.script, Env: o.env, Timeout: o.timeout, Session: o.session}
+	req := &client.Request{Argv: argv, Script: o.script, Env: o.env, Timeout: o.timeout, Session: o.session,
+		SessionIdleTimeout: o.idleTimeout, OpenStdin: o.openStdin}
 	if !o.cleanEnv {
 		req.BaseEnv = os.Environ()
 	}

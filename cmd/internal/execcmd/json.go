@@ -31,6 +31,7 @@ type jsonCall struct {
 	CoreDumped   bool       `json:"core_dumped"`
 	TimedOut     bool       `json:"timed_out"`
 	Cancelled    bool       `json:"cancelled"`
+	Interrupted  bool       `json:"interrupted"` // a sticky call's command was interrupted; the session is kept
 	SessionLost  bool       `json:"session_lost"`
 	Message      string     `json:"message"`
 	Session      string     `json:"session"`
@@ -53,6 +54,7 @@ func newJSONCall(res *client.Result, total time.Duration, stdout, stderr []byte)
 		Signal:      int(res.Signal),
 		CoreDumped:  res.CoreDumped,
 		TimedOut:    res.TimedOut,
+		Interrupted: res.Interrupted,
 		Cancelled:   res.Cancelled,
 		SessionLost: res.SessionLost,
 		Message:     res.Message,

@@ -40,6 +40,14 @@ func outcome(res *client.Result, err, cause error, req *client.Request) end {
 		return end{code: cli.ExitFailed, err: err}
 	}
 	switch {
+	case res.Interrupted && res.TimedOut:
+		return end{code: cli.ExitTimeout, err: fmt.Errorf("timed out: the command was interrupted (^C, status %d); sticky session %q is kept", res.ExitCode, req.Session)}
+	case res.Interrupted:
+		code := res.ExitCode
+		if code <= 0 {
+			code = cli.ExitSignal + 2 // SIGINT: the script's own status hid it
+		}
+		return end{code: code, err: fmt.Errorf("interrupted (^C, status %d); sticky session %q is kept", res.ExitCode, req.Session)}
 	case res.TimedOut:
 		return end{code: cli.ExitTimeout}
 	case res.Signal != 0:

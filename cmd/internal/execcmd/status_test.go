@@ -18,6 +18,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestOutcome(t *testing.T) {
 	argv := &client.Request{Argv: []string{"frob", "x"}}
 	script := &client.Request{Script: "frob"}
+	sticky := &client.Request{Script: "frob", Session: "dev"}
 	notFound := &client.RequestError{Op: "exec", Code: codes.NotFound, Field: "argv[0]", Message: "no frob"}
 	rejected := &client.RequestError{Op: "exec", Code: codes.InvalidArgument, Field: "cwd", Message: `field "cwd": no such directory`}
 	for _, tc := range []struct {
@@ -34,6 +35,9 @@ func TestOutcome(t *testing.T) {
 		{"signal", &client.Result{Signal: syscall.SIGKILL, ExitCode: -1}, nil, nil, argv, 137, ""},
 		{"timeout", &client.Result{TimedOut: true, Signal: syscall.SIGTERM}, nil, nil, argv, 124, ""},
 		{"timeout with error", &client.Result{TimedOut: true}, errors.New("stream ended"), nil, argv, 124, ""},
+		{"sticky timeout", &client.Result{TimedOut: true, Interrupted: true, ExitCode: 130, Session: "sticky-dev"}, nil, nil, sticky, 124, `sticky session "dev" is kept`},
+		{"sticky interrupt", &client.Result{Interrupted: true, ExitCode: 130, Session: "sticky-dev"}, nil, nil, sticky, 130, `interrupted (^C, status 130); sticky session "dev" is kept`},
+		{"sticky interrupt, status 0", &client.Result{Interrupted: true}, nil, nil, sticky, 130, "interrupted"},
 		{"session lost", &client.Result{SessionLost: true, Message: "shell died"}, nil, nil, argv, 125, "shell died"},
 		{"cancelled by the daemon", &client.Result{Cancelled: true}, nil, nil, argv, 125, "shutting down"},
 		{"not found", nil, notFound, nil, argv, 127, "frob: command not found"},

@@ -1,5 +1,6 @@
 // Package mothreadscmd is the mothreads command line: the root command, its
-// subcommands (exec, status, stop, version, bench, completion) and the
+// subcommands (exec, status, stop, version, bench, completion, and the
+// sticky session commands sessions, close, interrupt, jobs, logs, input) and the
 // hidden daemon mode that auto-start uses.
 package mothreadscmd
 
@@ -12,6 +13,7 @@ import (
 	"github.com/mothreads/mothreads/cmd/internal/daemoncmd"
 	"github.com/mothreads/mothreads/cmd/internal/daemonctl"
 	"github.com/mothreads/mothreads/cmd/internal/execcmd"
+	"github.com/mothreads/mothreads/cmd/internal/sessioncmd"
 	"github.com/mothreads/mothreads/cmd/internal/target"
 	"github.com/mothreads/mothreads/cmd/internal/version"
 	"github.com/spf13/cobra"
@@ -67,6 +69,7 @@ with --daemon-uid.`,
 		newVersion(st, resolve),
 		benchcmd.New(benchcmd.Streams{Out: st.Out, Err: st.Err}),
 	)
+	root.AddCommand(sessioncmd.New(sessioncmd.Streams{In: st.In, Out: st.Out, Err: st.Err}, resolve)...)
 	daemon := daemoncmd.New(daemonctl.Subcommand, st.Err)
 	daemon.Hidden = true
 	root.AddCommand(daemon)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -72,7 +73,10 @@ type jsonStatus struct {
 	Instance  string    `json:"instance"`
 	// Identities counts calls per TLS client identity.
 	Identities map[string]int64 `json:"identities,omitempty"`
-	Pool       struct {
+	// StickySessions names the sticky sessions (mothreads sessions --json
+	// describes them).
+	StickySessions []string `json:"sticky_session_names,omitempty"`
+	Pool           struct {
 		SessionsIdle         int   `json:"sessions_idle"`
 		SessionsBusy         int   `json:"sessions_busy"`
 		SessionsStarting     int   `json:"sessions_starting"`
@@ -84,6 +88,8 @@ type jsonStatus struct {
 		SessionStartFailures int64 `json:"session_start_failures"`
 		MinIdle              int   `json:"min_idle"`
 		MaxSessions          int   `json:"max_sessions"`
+		MaxSticky            int   `json:"max_sticky"`
+		StickyIdleTimeoutMS  int64 `json:"sticky_idle_timeout_ms"`
 		QueueWaitP50US       int64 `json:"queue_wait_p50_us"`
 		QueueWaitP99US       int64 `json:"queue_wait_p99_us"`
 		QueueWaitMaxUS       int64 `json:"queue_wait_max_us"`
@@ -112,6 +118,10 @@ func statusJSON(socket string, s *client.Status) jsonStatus {
 	j.Pool.SessionsSpawned, j.Pool.SessionsRecycled = p.SessionsSpawned, p.SessionsRecycled
 	j.Pool.SessionsReplaced, j.Pool.SessionStartFailures = p.SessionsReplaced, p.SessionStartFailures
 	j.Pool.MinIdle, j.Pool.MaxSessions = p.MinIdle, p.MaxSessions
+	j.Pool.MaxSticky, j.Pool.StickyIdleTimeoutMS = p.MaxSticky, p.StickyIdleTimeout.Milliseconds()
+	for _, ss := range s.Sessions {
+		j.StickySessions = append(j.StickySessions, ss.Name)
+	}
 	j.Pool.QueueWaitP50US, j.Pool.QueueWaitP99US, j.Pool.QueueWaitMaxUS = us(p.QueueWaitP50), us(p.QueueWaitP99), us(p.QueueWaitMax)
 	j.Calls.Started, j.Calls.InFlight, j.Calls.OK, j.Calls.Failed = c.Started, c.InFlight, c.OK, c.Failed
 	j.Calls.TimedOut, j.Calls.Cancelled, j.Calls.SessionLost, j.Calls.Rejected = c.TimedOut, c.Cancelled, c.SessionLost, c.Rejected
@@ -120,6 +130,13 @@ func statusJSON(socket string, s *client.Status) jsonStatus {
 }
 
 func us(d time.Duration) int64 { return d.Microseconds() }
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
 
 func printStatus(w io.Writer, socket string, s *client.Status) error {
 	state := "serving"
@@ -132,6 +149,17 @@ func printStatus(w io.Writer, socket string, s *client.Status) error {
 	fmt.Fprintf(tw, "socket\t%s\n", socket)
 	fmt.Fprintf(tw, "sessions\t%d idle, %d busy, %d starting, %d sticky (min idle %d, max %d)\n",
 		p.SessionsIdle, p.SessionsBusy, p.SessionsStarting, p.StickySessions, p.MinIdle, p.MaxSessions)
+	if len(s.Sessions) > 0 || p.MaxSticky > 0 {
+		names := make([]string, len(s.Sessions))
+		for i, ss := range s.Sessions {
+			names[i] = ss.Name
+		}
+		idle := "no idle expiry"
+		if p.StickyIdleTimeout > 0 {
+			idle = "closed after " + p.StickyIdleTimeout.String() + " unused"
+		}
+		fmt.Fprintf(tw, "  sticky\t%d of at most %d, %s: %s\n", len(s.Sessions), p.MaxSticky, idle, orNone(strings.Join(names, ", ")))
+	}
 	fmt.Fprintf(tw, "  since start\t%d spawned, %d recycled, %d replaced, %d failed to start\n",
 		p.SessionsSpawned, p.SessionsRecycled, p.SessionsReplaced, p.SessionStartFailures)
 	fmt.Fprintf(tw, "queue\t%d waiting; wait p50 %s, p99 %s, max %s\n", p.QueueLength, p.QueueWaitP50, p.QueueWaitP99, p.QueueWaitMax)

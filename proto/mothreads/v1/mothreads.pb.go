@@ -85,6 +85,60 @@ func (OutputStream) EnumDescriptor() ([]byte, []int) {
 	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{0}
 }
 
+// InputWait says what a sticky session's running command is blocked
+// reading.
+type InputWait int32
+
+const (
+	// INPUT_WAIT_UNSPECIFIED: not blocked reading input (or no call runs).
+	InputWait_INPUT_WAIT_UNSPECIFIED InputWait = 0
+	// INPUT_WAIT_STDIN: its stdin (a call with open_stdin).
+	InputWait_INPUT_WAIT_STDIN InputWait = 1
+	// INPUT_WAIT_TERMINAL: the session's terminal (/dev/tty).
+	InputWait_INPUT_WAIT_TERMINAL InputWait = 2
+)
+
+// Enum value maps for InputWait.
+var (
+	InputWait_name = map[int32]string{
+		0: "INPUT_WAIT_UNSPECIFIED",
+		1: "INPUT_WAIT_STDIN",
+		2: "INPUT_WAIT_TERMINAL",
+	}
+	InputWait_value = map[string]int32{
+		"INPUT_WAIT_UNSPECIFIED": 0,
+		"INPUT_WAIT_STDIN":       1,
+		"INPUT_WAIT_TERMINAL":    2,
+	}
+)
+
+func (x InputWait) Enum() *InputWait {
+	p := new(InputWait)
+	*p = x
+	return p
+}
+
+func (x InputWait) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InputWait) Descriptor() protoreflect.EnumDescriptor {
+	return file_mothreads_v1_mothreads_proto_enumTypes[1].Descriptor()
+}
+
+func (InputWait) Type() protoreflect.EnumType {
+	return &file_mothreads_v1_mothreads_proto_enumTypes[1]
+}
+
+func (x InputWait) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InputWait.Descriptor instead.
+func (InputWait) EnumDescriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{1}
+}
+
 // Command is what to run and how.
 type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -135,7 +189,17 @@ type Command struct {
 	Session string `protobuf:"bytes,9,opt,name=session,proto3" json:"session,omitempty"`
 	// tty, when present, runs the command on a new pseudo-terminal of that size
 	// (stdout and stderr then arrive merged, as stdout). Attach only.
-	Tty           *WindowSize `protobuf:"bytes,10,opt,name=tty,proto3" json:"tty,omitempty"`
+	Tty *WindowSize `protobuf:"bytes,10,opt,name=tty,proto3" json:"tty,omitempty"`
+	// session_idle_timeout, on the call that creates a sticky session, is how
+	// long that session may stay unused before the daemon closes it (zero:
+	// the daemon's --sticky-idle-timeout). Ignored by later calls; refused
+	// without session.
+	SessionIdleTimeout *durationpb.Duration `protobuf:"bytes,12,opt,name=session_idle_timeout,json=sessionIdleTimeout,proto3" json:"session_idle_timeout,omitempty"`
+	// open_stdin, on a sticky call with no stdin_data (Exec and Run; Attach
+	// with no_stdin), gives the command a stdin that stays open and that the
+	// Input RPC writes to and closes, instead of /dev/null: for commands that
+	// prompt. Refused without session.
+	OpenStdin     bool `protobuf:"varint,13,opt,name=open_stdin,json=openStdin,proto3" json:"open_stdin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -245,6 +309,20 @@ func (x *Command) GetTty() *WindowSize {
 		return x.Tty
 	}
 	return nil
+}
+
+func (x *Command) GetSessionIdleTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.SessionIdleTimeout
+	}
+	return nil
+}
+
+func (x *Command) GetOpenStdin() bool {
+	if x != nil {
+		return x.OpenStdin
+	}
+	return false
 }
 
 type BaseEnv struct {
@@ -785,6 +863,12 @@ func (x *Started) GetStartedAt() *timestamppb.Timestamp {
 // (signal > 0, exit_code -1), or the call ended without a status
 // (session_lost, exit_code -1). timed_out and cancelled say why the daemon
 // killed it, if it did; message explains any of these in words.
+//
+// interrupted says that a sticky session's command was interrupted (by
+// Interrupt, or by its timeout: a sticky call's timeout interrupts instead
+// of killing, and then timed_out is set too) and that the session and its
+// state remain: exit_code is what the interrupted script returned, 130 when
+// its foreground job died of the SIGINT.
 type Exited struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ExitCode      int32                  `protobuf:"varint,1,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
@@ -799,6 +883,7 @@ type Exited struct {
 	QueuedAt      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=queued_at,json=queuedAt,proto3" json:"queued_at,omitempty"`
 	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	FinishedAt    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	Interrupted   bool                   `protobuf:"varint,13,opt,name=interrupted,proto3" json:"interrupted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -915,6 +1000,13 @@ func (x *Exited) GetFinishedAt() *timestamppb.Timestamp {
 		return x.FinishedAt
 	}
 	return nil
+}
+
+func (x *Exited) GetInterrupted() bool {
+	if x != nil {
+		return x.Interrupted
+	}
+	return false
 }
 
 type RunRequest struct {
@@ -1101,7 +1193,9 @@ type StatusResponse struct {
 	// identities counts the calls of each TLS client identity since start
 	// (the client certificate's first DNS or URI SAN, else its common name),
 	// sorted by identity.
-	Identities    []*ClientIdentity `protobuf:"bytes,21,rep,name=identities,proto3" json:"identities,omitempty"`
+	Identities []*ClientIdentity `protobuf:"bytes,21,rep,name=identities,proto3" json:"identities,omitempty"`
+	// sessions describes the sticky sessions, as ListSessions does.
+	Sessions      []*SessionInfo `protobuf:"bytes,22,rep,name=sessions,proto3" json:"sessions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1195,6 +1289,13 @@ func (x *StatusResponse) GetInstance() string {
 func (x *StatusResponse) GetIdentities() []*ClientIdentity {
 	if x != nil {
 		return x.Identities
+	}
+	return nil
+}
+
+func (x *StatusResponse) GetSessions() []*SessionInfo {
+	if x != nil {
+		return x.Sessions
 	}
 	return nil
 }
@@ -1340,11 +1441,15 @@ type PoolStatus struct {
 	MinIdle     int32 `protobuf:"varint,10,opt,name=min_idle,json=minIdle,proto3" json:"min_idle,omitempty"`
 	MaxSessions int32 `protobuf:"varint,11,opt,name=max_sessions,json=maxSessions,proto3" json:"max_sessions,omitempty"`
 	// Time calls spent queued for a session.
-	QueueWaitP50  *durationpb.Duration `protobuf:"bytes,12,opt,name=queue_wait_p50,json=queueWaitP50,proto3" json:"queue_wait_p50,omitempty"`
-	QueueWaitP99  *durationpb.Duration `protobuf:"bytes,13,opt,name=queue_wait_p99,json=queueWaitP99,proto3" json:"queue_wait_p99,omitempty"`
-	QueueWaitMax  *durationpb.Duration `protobuf:"bytes,14,opt,name=queue_wait_max,json=queueWaitMax,proto3" json:"queue_wait_max,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	QueueWaitP50 *durationpb.Duration `protobuf:"bytes,12,opt,name=queue_wait_p50,json=queueWaitP50,proto3" json:"queue_wait_p50,omitempty"`
+	QueueWaitP99 *durationpb.Duration `protobuf:"bytes,13,opt,name=queue_wait_p99,json=queueWaitP99,proto3" json:"queue_wait_p99,omitempty"`
+	QueueWaitMax *durationpb.Duration `protobuf:"bytes,14,opt,name=queue_wait_max,json=queueWaitMax,proto3" json:"queue_wait_max,omitempty"`
+	// Sticky session limits in force (mothreadsd --max-sticky,
+	// --sticky-idle-timeout; zero: no idle expiry).
+	MaxSticky         int32                `protobuf:"varint,15,opt,name=max_sticky,json=maxSticky,proto3" json:"max_sticky,omitempty"`
+	StickyIdleTimeout *durationpb.Duration `protobuf:"bytes,16,opt,name=sticky_idle_timeout,json=stickyIdleTimeout,proto3" json:"sticky_idle_timeout,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *PoolStatus) Reset() {
@@ -1471,6 +1576,20 @@ func (x *PoolStatus) GetQueueWaitP99() *durationpb.Duration {
 func (x *PoolStatus) GetQueueWaitMax() *durationpb.Duration {
 	if x != nil {
 		return x.QueueWaitMax
+	}
+	return nil
+}
+
+func (x *PoolStatus) GetMaxSticky() int32 {
+	if x != nil {
+		return x.MaxSticky
+	}
+	return 0
+}
+
+func (x *PoolStatus) GetStickyIdleTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.StickyIdleTimeout
 	}
 	return nil
 }
@@ -1682,11 +1801,703 @@ func (*ShutdownResponse) Descriptor() ([]byte, []int) {
 	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{18}
 }
 
+type ListSessionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// session, when set, asks for that session only.
+	Session       string `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSessionsRequest) Reset() {
+	*x = ListSessionsRequest{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSessionsRequest) ProtoMessage() {}
+
+func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSessionsRequest.ProtoReflect.Descriptor instead.
+func (*ListSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListSessionsRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+type ListSessionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sessions      []*SessionInfo         `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSessionsResponse) Reset() {
+	*x = ListSessionsResponse{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSessionsResponse) ProtoMessage() {}
+
+func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSessionsResponse.ProtoReflect.Descriptor instead.
+func (*ListSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListSessionsResponse) GetSessions() []*SessionInfo {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+// SessionInfo describes a sticky session.
+type SessionInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// pid is its shell's process id (0 while it starts).
+	Pid int32 `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	// cwd is its shell's current directory, as bytes (see Command.argv).
+	Cwd       []byte                 `protobuf:"bytes,3,opt,name=cwd,proto3" json:"cwd,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// last_used_at is when its last call ended (or started, while busy).
+	LastUsedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
+	// calls counts the calls it ran.
+	Calls int64 `protobuf:"varint,6,opt,name=calls,proto3" json:"calls,omitempty"`
+	// busy says a call runs in it; waiting says what that call's command is
+	// blocked reading (see Input).
+	Busy    bool      `protobuf:"varint,7,opt,name=busy,proto3" json:"busy,omitempty"`
+	Waiting InputWait `protobuf:"varint,8,opt,name=waiting,proto3,enum=mothreads.v1.InputWait" json:"waiting,omitempty"`
+	// idle_timeout is how long it may stay unused before it is closed (zero:
+	// never).
+	IdleTimeout *durationpb.Duration `protobuf:"bytes,9,opt,name=idle_timeout,json=idleTimeout,proto3" json:"idle_timeout,omitempty"`
+	// jobs are its background jobs (and, while busy, its foreground job).
+	Jobs []*Job `protobuf:"bytes,10,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	// log_bytes counts the bytes its background jobs wrote after their calls
+	// ended (see Logs; only the last MiB is kept).
+	LogBytes      int64 `protobuf:"varint,11,opt,name=log_bytes,json=logBytes,proto3" json:"log_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionInfo) Reset() {
+	*x = SessionInfo{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionInfo) ProtoMessage() {}
+
+func (x *SessionInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionInfo.ProtoReflect.Descriptor instead.
+func (*SessionInfo) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *SessionInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SessionInfo) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *SessionInfo) GetCwd() []byte {
+	if x != nil {
+		return x.Cwd
+	}
+	return nil
+}
+
+func (x *SessionInfo) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *SessionInfo) GetLastUsedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUsedAt
+	}
+	return nil
+}
+
+func (x *SessionInfo) GetCalls() int64 {
+	if x != nil {
+		return x.Calls
+	}
+	return 0
+}
+
+func (x *SessionInfo) GetBusy() bool {
+	if x != nil {
+		return x.Busy
+	}
+	return false
+}
+
+func (x *SessionInfo) GetWaiting() InputWait {
+	if x != nil {
+		return x.Waiting
+	}
+	return InputWait_INPUT_WAIT_UNSPECIFIED
+}
+
+func (x *SessionInfo) GetIdleTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.IdleTimeout
+	}
+	return nil
+}
+
+func (x *SessionInfo) GetJobs() []*Job {
+	if x != nil {
+		return x.Jobs
+	}
+	return nil
+}
+
+func (x *SessionInfo) GetLogBytes() int64 {
+	if x != nil {
+		return x.LogBytes
+	}
+	return 0
+}
+
+// Job is a job of a sticky session: a process group its shell started.
+type Job struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Pgid  int32                  `protobuf:"varint,1,opt,name=pgid,proto3" json:"pgid,omitempty"`
+	Pids  []int32                `protobuf:"varint,2,rep,packed,name=pids,proto3" json:"pids,omitempty"`
+	// state is "running" or "stopped".
+	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	// command is the group leader's command line, for display (bytes that
+	// are not UTF-8 are written as \xNN).
+	Command       string `protobuf:"bytes,4,opt,name=command,proto3" json:"command,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Job) Reset() {
+	*x = Job{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Job) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Job) ProtoMessage() {}
+
+func (x *Job) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Job.ProtoReflect.Descriptor instead.
+func (*Job) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *Job) GetPgid() int32 {
+	if x != nil {
+		return x.Pgid
+	}
+	return 0
+}
+
+func (x *Job) GetPids() []int32 {
+	if x != nil {
+		return x.Pids
+	}
+	return nil
+}
+
+func (x *Job) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Job) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+type CloseSessionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseSessionRequest) Reset() {
+	*x = CloseSessionRequest{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseSessionRequest) ProtoMessage() {}
+
+func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseSessionRequest.ProtoReflect.Descriptor instead.
+func (*CloseSessionRequest) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CloseSessionRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+type CloseSessionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseSessionResponse) Reset() {
+	*x = CloseSessionResponse{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseSessionResponse) ProtoMessage() {}
+
+func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseSessionResponse.ProtoReflect.Descriptor instead.
+func (*CloseSessionResponse) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{24}
+}
+
+type InterruptRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InterruptRequest) Reset() {
+	*x = InterruptRequest{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InterruptRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InterruptRequest) ProtoMessage() {}
+
+func (x *InterruptRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InterruptRequest.ProtoReflect.Descriptor instead.
+func (*InterruptRequest) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *InterruptRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+type InterruptResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InterruptResponse) Reset() {
+	*x = InterruptResponse{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InterruptResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InterruptResponse) ProtoMessage() {}
+
+func (x *InterruptResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InterruptResponse.ProtoReflect.Descriptor instead.
+func (*InterruptResponse) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{26}
+}
+
+type LogsRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Session string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	// offset is where to start: a byte offset into everything the session's
+	// jobs ever wrote to the log (bytes no longer kept are skipped: the first
+	// response's offset says where it really starts), or, when negative, the
+	// last -offset bytes. Zero starts at the oldest byte kept.
+	Offset int64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	// follow keeps the stream open and sends what is written later.
+	Follow        bool `protobuf:"varint,3,opt,name=follow,proto3" json:"follow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogsRequest) Reset() {
+	*x = LogsRequest{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogsRequest) ProtoMessage() {}
+
+func (x *LogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
+func (*LogsRequest) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *LogsRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *LogsRequest) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *LogsRequest) GetFollow() bool {
+	if x != nil {
+		return x.Follow
+	}
+	return false
+}
+
+type LogsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// data are log bytes, as the jobs wrote them; offset is the log offset of
+	// its first byte and next_offset the offset after it (resume there). An
+	// offset beyond the one asked for or the last next_offset means that the
+	// bytes in between were pushed out of the ring before they were read.
+	Data          []byte `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	Offset        int64  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	NextOffset    int64  `protobuf:"varint,3,opt,name=next_offset,json=nextOffset,proto3" json:"next_offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogsResponse) Reset() {
+	*x = LogsResponse{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogsResponse) ProtoMessage() {}
+
+func (x *LogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogsResponse.ProtoReflect.Descriptor instead.
+func (*LogsResponse) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *LogsResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *LogsResponse) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *LogsResponse) GetNextOffset() int64 {
+	if x != nil {
+		return x.NextOffset
+	}
+	return 0
+}
+
+type InputRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Session string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	Data    []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	// eof closes the input after data.
+	Eof bool `protobuf:"varint,3,opt,name=eof,proto3" json:"eof,omitempty"`
+	// tty writes to the session's terminal instead of the command's stdin.
+	Tty           bool `protobuf:"varint,4,opt,name=tty,proto3" json:"tty,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InputRequest) Reset() {
+	*x = InputRequest{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InputRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InputRequest) ProtoMessage() {}
+
+func (x *InputRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InputRequest.ProtoReflect.Descriptor instead.
+func (*InputRequest) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *InputRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *InputRequest) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *InputRequest) GetEof() bool {
+	if x != nil {
+		return x.Eof
+	}
+	return false
+}
+
+func (x *InputRequest) GetTty() bool {
+	if x != nil {
+		return x.Tty
+	}
+	return false
+}
+
+type InputResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InputResponse) Reset() {
+	*x = InputResponse{}
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InputResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InputResponse) ProtoMessage() {}
+
+func (x *InputResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mothreads_v1_mothreads_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InputResponse.ProtoReflect.Descriptor instead.
+func (*InputResponse) Descriptor() ([]byte, []int) {
+	return file_mothreads_v1_mothreads_proto_rawDescGZIP(), []int{30}
+}
+
 var File_mothreads_v1_mothreads_proto protoreflect.FileDescriptor
 
 const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\n" +
-	"\x1cmothreads/v1/mothreads.proto\x12\fmothreads.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x02\n" +
+	"\x1cmothreads/v1/mothreads.proto\x12\fmothreads.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x03\n" +
 	"\aCommand\x12\x12\n" +
 	"\x04argv\x18\x01 \x03(\fR\x04argv\x12\x16\n" +
 	"\x06script\x18\x02 \x01(\fR\x06script\x12\x10\n" +
@@ -1701,7 +2512,10 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"kill_grace\x18\b \x01(\v2\x19.google.protobuf.DurationR\tkillGrace\x12\x18\n" +
 	"\asession\x18\t \x01(\tR\asession\x12*\n" +
 	"\x03tty\x18\n" +
-	" \x01(\v2\x18.mothreads.v1.WindowSizeR\x03tty\"\x1d\n" +
+	" \x01(\v2\x18.mothreads.v1.WindowSizeR\x03tty\x12K\n" +
+	"\x14session_idle_timeout\x18\f \x01(\v2\x19.google.protobuf.DurationR\x12sessionIdleTimeout\x12\x1d\n" +
+	"\n" +
+	"open_stdin\x18\r \x01(\bR\topenStdin\"\x1d\n" +
 	"\aBaseEnv\x12\x12\n" +
 	"\x04vars\x18\x01 \x03(\fR\x04vars\"4\n" +
 	"\n" +
@@ -1733,7 +2547,7 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x127\n" +
 	"\tqueued_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bqueuedAt\x129\n" +
 	"\n" +
-	"started_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\"\xb3\x03\n" +
+	"started_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\"\xd5\x03\n" +
 	"\x06Exited\x12\x1b\n" +
 	"\texit_code\x18\x01 \x01(\x05R\bexitCode\x12\x16\n" +
 	"\x06signal\x18\x02 \x01(\x05R\x06signal\x12\x1f\n" +
@@ -1750,7 +2564,8 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
 	"\vfinished_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishedAt\"`\n" +
+	"finishedAt\x12 \n" +
+	"\vinterrupted\x18\r \x01(\bR\vinterrupted\"`\n" +
 	"\n" +
 	"RunRequest\x12/\n" +
 	"\acommand\x18\x01 \x01(\v2\x15.mothreads.v1.CommandR\acommand\x12!\n" +
@@ -1761,7 +2576,7 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\x10stdout_truncated\x18\x03 \x01(\bR\x0fstdoutTruncated\x12)\n" +
 	"\x10stderr_truncated\x18\x04 \x01(\bR\x0fstderrTruncated\x12,\n" +
 	"\x06exited\x18\x05 \x01(\v2\x14.mothreads.v1.ExitedR\x06exited\"\x0f\n" +
-	"\rStatusRequest\"\xff\x02\n" +
+	"\rStatusRequest\"\xb6\x03\n" +
 	"\x0eStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x129\n" +
@@ -1774,7 +2589,8 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\binstance\x18\x14 \x01(\tR\binstance\x12<\n" +
 	"\n" +
 	"identities\x18\x15 \x03(\v2\x1c.mothreads.v1.ClientIdentityR\n" +
-	"identities\"\x87\x01\n" +
+	"identities\x125\n" +
+	"\bsessions\x18\x16 \x03(\v2\x19.mothreads.v1.SessionInfoR\bsessions\"\x87\x01\n" +
 	"\fBufferStatus\x12\x1d\n" +
 	"\n" +
 	"held_bytes\x18\x01 \x01(\x03R\theldBytes\x12\x1d\n" +
@@ -1785,7 +2601,7 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\arefused\x18\x04 \x01(\x03R\arefused\"B\n" +
 	"\x0eClientIdentity\x12\x1a\n" +
 	"\bidentity\x18\x01 \x01(\tR\bidentity\x12\x14\n" +
-	"\x05calls\x18\x02 \x01(\x03R\x05calls\"\x8b\x05\n" +
+	"\x05calls\x18\x02 \x01(\x03R\x05calls\"\xf5\x05\n" +
 	"\n" +
 	"PoolStatus\x12#\n" +
 	"\rsessions_idle\x18\x01 \x01(\x05R\fsessionsIdle\x12#\n" +
@@ -1802,7 +2618,10 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\fmax_sessions\x18\v \x01(\x05R\vmaxSessions\x12?\n" +
 	"\x0equeue_wait_p50\x18\f \x01(\v2\x19.google.protobuf.DurationR\fqueueWaitP50\x12?\n" +
 	"\x0equeue_wait_p99\x18\r \x01(\v2\x19.google.protobuf.DurationR\fqueueWaitP99\x12?\n" +
-	"\x0equeue_wait_max\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\fqueueWaitMax\"\x99\x03\n" +
+	"\x0equeue_wait_max\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\fqueueWaitMax\x12\x1d\n" +
+	"\n" +
+	"max_sticky\x18\x0f \x01(\x05R\tmaxSticky\x12I\n" +
+	"\x13sticky_idle_timeout\x18\x10 \x01(\v2\x19.google.protobuf.DurationR\x11stickyIdleTimeout\"\x99\x03\n" +
 	"\n" +
 	"CallStatus\x12\x18\n" +
 	"\astarted\x18\x01 \x01(\x03R\astarted\x12\x1b\n" +
@@ -1823,17 +2642,71 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\x0fShutdownRequest\x12\x1d\n" +
 	"\n" +
 	"skip_drain\x18\x01 \x01(\bR\tskipDrain\"\x12\n" +
-	"\x10ShutdownResponse*a\n" +
+	"\x10ShutdownResponse\"/\n" +
+	"\x13ListSessionsRequest\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\"M\n" +
+	"\x14ListSessionsResponse\x125\n" +
+	"\bsessions\x18\x01 \x03(\v2\x19.mothreads.v1.SessionInfoR\bsessions\"\x9d\x03\n" +
+	"\vSessionInfo\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x10\n" +
+	"\x03cwd\x18\x03 \x01(\fR\x03cwd\x129\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12<\n" +
+	"\flast_used_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastUsedAt\x12\x14\n" +
+	"\x05calls\x18\x06 \x01(\x03R\x05calls\x12\x12\n" +
+	"\x04busy\x18\a \x01(\bR\x04busy\x121\n" +
+	"\awaiting\x18\b \x01(\x0e2\x17.mothreads.v1.InputWaitR\awaiting\x12<\n" +
+	"\fidle_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\vidleTimeout\x12%\n" +
+	"\x04jobs\x18\n" +
+	" \x03(\v2\x11.mothreads.v1.JobR\x04jobs\x12\x1b\n" +
+	"\tlog_bytes\x18\v \x01(\x03R\blogBytes\"]\n" +
+	"\x03Job\x12\x12\n" +
+	"\x04pgid\x18\x01 \x01(\x05R\x04pgid\x12\x12\n" +
+	"\x04pids\x18\x02 \x03(\x05R\x04pids\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x18\n" +
+	"\acommand\x18\x04 \x01(\tR\acommand\"/\n" +
+	"\x13CloseSessionRequest\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\"\x16\n" +
+	"\x14CloseSessionResponse\",\n" +
+	"\x10InterruptRequest\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\"\x13\n" +
+	"\x11InterruptResponse\"W\n" +
+	"\vLogsRequest\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x16\n" +
+	"\x06follow\x18\x03 \x01(\bR\x06follow\"[\n" +
+	"\fLogsResponse\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x1f\n" +
+	"\vnext_offset\x18\x03 \x01(\x03R\n" +
+	"nextOffset\"`\n" +
+	"\fInputRequest\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\x12\x10\n" +
+	"\x03eof\x18\x03 \x01(\bR\x03eof\x12\x10\n" +
+	"\x03tty\x18\x04 \x01(\bR\x03tty\"\x0f\n" +
+	"\rInputResponse*a\n" +
 	"\fOutputStream\x12\x1d\n" +
 	"\x19OUTPUT_STREAM_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14OUTPUT_STREAM_STDOUT\x10\x01\x12\x18\n" +
-	"\x14OUTPUT_STREAM_STDERR\x10\x022\xd9\x02\n" +
+	"\x14OUTPUT_STREAM_STDERR\x10\x02*V\n" +
+	"\tInputWait\x12\x1a\n" +
+	"\x16INPUT_WAIT_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10INPUT_WAIT_STDIN\x10\x01\x12\x17\n" +
+	"\x13INPUT_WAIT_TERMINAL\x10\x022\xd8\x05\n" +
 	"\tMothreads\x12<\n" +
 	"\x04Exec\x12\x19.mothreads.v1.ExecRequest\x1a\x17.mothreads.v1.ExecEvent0\x01\x12B\n" +
 	"\x06Attach\x12\x1b.mothreads.v1.AttachRequest\x1a\x17.mothreads.v1.ExecEvent(\x010\x01\x12:\n" +
 	"\x03Run\x12\x18.mothreads.v1.RunRequest\x1a\x19.mothreads.v1.RunResponse\x12C\n" +
 	"\x06Status\x12\x1b.mothreads.v1.StatusRequest\x1a\x1c.mothreads.v1.StatusResponse\x12I\n" +
-	"\bShutdown\x12\x1d.mothreads.v1.ShutdownRequest\x1a\x1e.mothreads.v1.ShutdownResponseB?Z=github.com/mothreads/mothreads/proto/mothreads/v1;mothreadsv1b\x06proto3"
+	"\bShutdown\x12\x1d.mothreads.v1.ShutdownRequest\x1a\x1e.mothreads.v1.ShutdownResponse\x12U\n" +
+	"\fListSessions\x12!.mothreads.v1.ListSessionsRequest\x1a\".mothreads.v1.ListSessionsResponse\x12U\n" +
+	"\fCloseSession\x12!.mothreads.v1.CloseSessionRequest\x1a\".mothreads.v1.CloseSessionResponse\x12L\n" +
+	"\tInterrupt\x12\x1e.mothreads.v1.InterruptRequest\x1a\x1f.mothreads.v1.InterruptResponse\x12?\n" +
+	"\x04Logs\x12\x19.mothreads.v1.LogsRequest\x1a\x1a.mothreads.v1.LogsResponse0\x01\x12@\n" +
+	"\x05Input\x12\x1a.mothreads.v1.InputRequest\x1a\x1b.mothreads.v1.InputResponseB?Z=github.com/mothreads/mothreads/proto/mothreads/v1;mothreadsv1b\x06proto3"
 
 var (
 	file_mothreads_v1_mothreads_proto_rawDescOnce sync.Once
@@ -1847,77 +2720,109 @@ func file_mothreads_v1_mothreads_proto_rawDescGZIP() []byte {
 	return file_mothreads_v1_mothreads_proto_rawDescData
 }
 
-var file_mothreads_v1_mothreads_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mothreads_v1_mothreads_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_mothreads_v1_mothreads_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_mothreads_v1_mothreads_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_mothreads_v1_mothreads_proto_goTypes = []any{
 	(OutputStream)(0),             // 0: mothreads.v1.OutputStream
-	(*Command)(nil),               // 1: mothreads.v1.Command
-	(*BaseEnv)(nil),               // 2: mothreads.v1.BaseEnv
-	(*WindowSize)(nil),            // 3: mothreads.v1.WindowSize
-	(*ExecRequest)(nil),           // 4: mothreads.v1.ExecRequest
-	(*AttachRequest)(nil),         // 5: mothreads.v1.AttachRequest
-	(*CloseStdin)(nil),            // 6: mothreads.v1.CloseStdin
-	(*ExecEvent)(nil),             // 7: mothreads.v1.ExecEvent
-	(*Started)(nil),               // 8: mothreads.v1.Started
-	(*Exited)(nil),                // 9: mothreads.v1.Exited
-	(*RunRequest)(nil),            // 10: mothreads.v1.RunRequest
-	(*RunResponse)(nil),           // 11: mothreads.v1.RunResponse
-	(*StatusRequest)(nil),         // 12: mothreads.v1.StatusRequest
-	(*StatusResponse)(nil),        // 13: mothreads.v1.StatusResponse
-	(*BufferStatus)(nil),          // 14: mothreads.v1.BufferStatus
-	(*ClientIdentity)(nil),        // 15: mothreads.v1.ClientIdentity
-	(*PoolStatus)(nil),            // 16: mothreads.v1.PoolStatus
-	(*CallStatus)(nil),            // 17: mothreads.v1.CallStatus
-	(*ShutdownRequest)(nil),       // 18: mothreads.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),      // 19: mothreads.v1.ShutdownResponse
-	(*durationpb.Duration)(nil),   // 20: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(InputWait)(0),                // 1: mothreads.v1.InputWait
+	(*Command)(nil),               // 2: mothreads.v1.Command
+	(*BaseEnv)(nil),               // 3: mothreads.v1.BaseEnv
+	(*WindowSize)(nil),            // 4: mothreads.v1.WindowSize
+	(*ExecRequest)(nil),           // 5: mothreads.v1.ExecRequest
+	(*AttachRequest)(nil),         // 6: mothreads.v1.AttachRequest
+	(*CloseStdin)(nil),            // 7: mothreads.v1.CloseStdin
+	(*ExecEvent)(nil),             // 8: mothreads.v1.ExecEvent
+	(*Started)(nil),               // 9: mothreads.v1.Started
+	(*Exited)(nil),                // 10: mothreads.v1.Exited
+	(*RunRequest)(nil),            // 11: mothreads.v1.RunRequest
+	(*RunResponse)(nil),           // 12: mothreads.v1.RunResponse
+	(*StatusRequest)(nil),         // 13: mothreads.v1.StatusRequest
+	(*StatusResponse)(nil),        // 14: mothreads.v1.StatusResponse
+	(*BufferStatus)(nil),          // 15: mothreads.v1.BufferStatus
+	(*ClientIdentity)(nil),        // 16: mothreads.v1.ClientIdentity
+	(*PoolStatus)(nil),            // 17: mothreads.v1.PoolStatus
+	(*CallStatus)(nil),            // 18: mothreads.v1.CallStatus
+	(*ShutdownRequest)(nil),       // 19: mothreads.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),      // 20: mothreads.v1.ShutdownResponse
+	(*ListSessionsRequest)(nil),   // 21: mothreads.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),  // 22: mothreads.v1.ListSessionsResponse
+	(*SessionInfo)(nil),           // 23: mothreads.v1.SessionInfo
+	(*Job)(nil),                   // 24: mothreads.v1.Job
+	(*CloseSessionRequest)(nil),   // 25: mothreads.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),  // 26: mothreads.v1.CloseSessionResponse
+	(*InterruptRequest)(nil),      // 27: mothreads.v1.InterruptRequest
+	(*InterruptResponse)(nil),     // 28: mothreads.v1.InterruptResponse
+	(*LogsRequest)(nil),           // 29: mothreads.v1.LogsRequest
+	(*LogsResponse)(nil),          // 30: mothreads.v1.LogsResponse
+	(*InputRequest)(nil),          // 31: mothreads.v1.InputRequest
+	(*InputResponse)(nil),         // 32: mothreads.v1.InputResponse
+	(*durationpb.Duration)(nil),   // 33: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 34: google.protobuf.Timestamp
 }
 var file_mothreads_v1_mothreads_proto_depIdxs = []int32{
-	2,  // 0: mothreads.v1.Command.base_env:type_name -> mothreads.v1.BaseEnv
-	20, // 1: mothreads.v1.Command.timeout:type_name -> google.protobuf.Duration
-	20, // 2: mothreads.v1.Command.kill_grace:type_name -> google.protobuf.Duration
-	3,  // 3: mothreads.v1.Command.tty:type_name -> mothreads.v1.WindowSize
-	1,  // 4: mothreads.v1.ExecRequest.command:type_name -> mothreads.v1.Command
-	1,  // 5: mothreads.v1.AttachRequest.start:type_name -> mothreads.v1.Command
-	6,  // 6: mothreads.v1.AttachRequest.close_stdin:type_name -> mothreads.v1.CloseStdin
-	3,  // 7: mothreads.v1.AttachRequest.resize:type_name -> mothreads.v1.WindowSize
-	0,  // 8: mothreads.v1.AttachRequest.close_output:type_name -> mothreads.v1.OutputStream
-	8,  // 9: mothreads.v1.ExecEvent.started:type_name -> mothreads.v1.Started
-	9,  // 10: mothreads.v1.ExecEvent.exited:type_name -> mothreads.v1.Exited
-	21, // 11: mothreads.v1.Started.queued_at:type_name -> google.protobuf.Timestamp
-	21, // 12: mothreads.v1.Started.started_at:type_name -> google.protobuf.Timestamp
-	21, // 13: mothreads.v1.Exited.queued_at:type_name -> google.protobuf.Timestamp
-	21, // 14: mothreads.v1.Exited.started_at:type_name -> google.protobuf.Timestamp
-	21, // 15: mothreads.v1.Exited.finished_at:type_name -> google.protobuf.Timestamp
-	1,  // 16: mothreads.v1.RunRequest.command:type_name -> mothreads.v1.Command
-	9,  // 17: mothreads.v1.RunResponse.exited:type_name -> mothreads.v1.Exited
-	21, // 18: mothreads.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
-	16, // 19: mothreads.v1.StatusResponse.pool:type_name -> mothreads.v1.PoolStatus
-	17, // 20: mothreads.v1.StatusResponse.calls:type_name -> mothreads.v1.CallStatus
-	14, // 21: mothreads.v1.StatusResponse.buffers:type_name -> mothreads.v1.BufferStatus
-	15, // 22: mothreads.v1.StatusResponse.identities:type_name -> mothreads.v1.ClientIdentity
-	20, // 23: mothreads.v1.PoolStatus.queue_wait_p50:type_name -> google.protobuf.Duration
-	20, // 24: mothreads.v1.PoolStatus.queue_wait_p99:type_name -> google.protobuf.Duration
-	20, // 25: mothreads.v1.PoolStatus.queue_wait_max:type_name -> google.protobuf.Duration
-	20, // 26: mothreads.v1.CallStatus.latency_p50:type_name -> google.protobuf.Duration
-	20, // 27: mothreads.v1.CallStatus.latency_p90:type_name -> google.protobuf.Duration
-	20, // 28: mothreads.v1.CallStatus.latency_p99:type_name -> google.protobuf.Duration
-	4,  // 29: mothreads.v1.Mothreads.Exec:input_type -> mothreads.v1.ExecRequest
-	5,  // 30: mothreads.v1.Mothreads.Attach:input_type -> mothreads.v1.AttachRequest
-	10, // 31: mothreads.v1.Mothreads.Run:input_type -> mothreads.v1.RunRequest
-	12, // 32: mothreads.v1.Mothreads.Status:input_type -> mothreads.v1.StatusRequest
-	18, // 33: mothreads.v1.Mothreads.Shutdown:input_type -> mothreads.v1.ShutdownRequest
-	7,  // 34: mothreads.v1.Mothreads.Exec:output_type -> mothreads.v1.ExecEvent
-	7,  // 35: mothreads.v1.Mothreads.Attach:output_type -> mothreads.v1.ExecEvent
-	11, // 36: mothreads.v1.Mothreads.Run:output_type -> mothreads.v1.RunResponse
-	13, // 37: mothreads.v1.Mothreads.Status:output_type -> mothreads.v1.StatusResponse
-	19, // 38: mothreads.v1.Mothreads.Shutdown:output_type -> mothreads.v1.ShutdownResponse
-	34, // [34:39] is the sub-list for method output_type
-	29, // [29:34] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	3,  // 0: mothreads.v1.Command.base_env:type_name -> mothreads.v1.BaseEnv
+	33, // 1: mothreads.v1.Command.timeout:type_name -> google.protobuf.Duration
+	33, // 2: mothreads.v1.Command.kill_grace:type_name -> google.protobuf.Duration
+	4,  // 3: mothreads.v1.Command.tty:type_name -> mothreads.v1.WindowSize
+	33, // 4: mothreads.v1.Command.session_idle_timeout:type_name -> google.protobuf.Duration
+	2,  // 5: mothreads.v1.ExecRequest.command:type_name -> mothreads.v1.Command
+	2,  // 6: mothreads.v1.AttachRequest.start:type_name -> mothreads.v1.Command
+	7,  // 7: mothreads.v1.AttachRequest.close_stdin:type_name -> mothreads.v1.CloseStdin
+	4,  // 8: mothreads.v1.AttachRequest.resize:type_name -> mothreads.v1.WindowSize
+	0,  // 9: mothreads.v1.AttachRequest.close_output:type_name -> mothreads.v1.OutputStream
+	9,  // 10: mothreads.v1.ExecEvent.started:type_name -> mothreads.v1.Started
+	10, // 11: mothreads.v1.ExecEvent.exited:type_name -> mothreads.v1.Exited
+	34, // 12: mothreads.v1.Started.queued_at:type_name -> google.protobuf.Timestamp
+	34, // 13: mothreads.v1.Started.started_at:type_name -> google.protobuf.Timestamp
+	34, // 14: mothreads.v1.Exited.queued_at:type_name -> google.protobuf.Timestamp
+	34, // 15: mothreads.v1.Exited.started_at:type_name -> google.protobuf.Timestamp
+	34, // 16: mothreads.v1.Exited.finished_at:type_name -> google.protobuf.Timestamp
+	2,  // 17: mothreads.v1.RunRequest.command:type_name -> mothreads.v1.Command
+	10, // 18: mothreads.v1.RunResponse.exited:type_name -> mothreads.v1.Exited
+	34, // 19: mothreads.v1.StatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	17, // 20: mothreads.v1.StatusResponse.pool:type_name -> mothreads.v1.PoolStatus
+	18, // 21: mothreads.v1.StatusResponse.calls:type_name -> mothreads.v1.CallStatus
+	15, // 22: mothreads.v1.StatusResponse.buffers:type_name -> mothreads.v1.BufferStatus
+	16, // 23: mothreads.v1.StatusResponse.identities:type_name -> mothreads.v1.ClientIdentity
+	23, // 24: mothreads.v1.StatusResponse.sessions:type_name -> mothreads.v1.SessionInfo
+	33, // 25: mothreads.v1.PoolStatus.queue_wait_p50:type_name -> google.protobuf.Duration
+	33, // 26: mothreads.v1.PoolStatus.queue_wait_p99:type_name -> google.protobuf.Duration
+	33, // 27: mothreads.v1.PoolStatus.queue_wait_max:type_name -> google.protobuf.Duration
+	33, // 28: mothreads.v1.PoolStatus.sticky_idle_timeout:type_name -> google.protobuf.Duration
+	33, // 29: mothreads.v1.CallStatus.latency_p50:type_name -> google.protobuf.Duration
+	33, // 30: mothreads.v1.CallStatus.latency_p90:type_name -> google.protobuf.Duration
+	33, // 31: mothreads.v1.CallStatus.latency_p99:type_name -> google.protobuf.Duration
+	23, // 32: mothreads.v1.ListSessionsResponse.sessions:type_name -> mothreads.v1.SessionInfo
+	34, // 33: mothreads.v1.SessionInfo.created_at:type_name -> google.protobuf.Timestamp
+	34, // 34: mothreads.v1.SessionInfo.last_used_at:type_name -> google.protobuf.Timestamp
+	1,  // 35: mothreads.v1.SessionInfo.waiting:type_name -> mothreads.v1.InputWait
+	33, // 36: mothreads.v1.SessionInfo.idle_timeout:type_name -> google.protobuf.Duration
+	24, // 37: mothreads.v1.SessionInfo.jobs:type_name -> mothreads.v1.Job
+	5,  // 38: mothreads.v1.Mothreads.Exec:input_type -> mothreads.v1.ExecRequest
+	6,  // 39: mothreads.v1.Mothreads.Attach:input_type -> mothreads.v1.AttachRequest
+	11, // 40: mothreads.v1.Mothreads.Run:input_type -> mothreads.v1.RunRequest
+	13, // 41: mothreads.v1.Mothreads.Status:input_type -> mothreads.v1.StatusRequest
+	19, // 42: mothreads.v1.Mothreads.Shutdown:input_type -> mothreads.v1.ShutdownRequest
+	21, // 43: mothreads.v1.Mothreads.ListSessions:input_type -> mothreads.v1.ListSessionsRequest
+	25, // 44: mothreads.v1.Mothreads.CloseSession:input_type -> mothreads.v1.CloseSessionRequest
+	27, // 45: mothreads.v1.Mothreads.Interrupt:input_type -> mothreads.v1.InterruptRequest
+	29, // 46: mothreads.v1.Mothreads.Logs:input_type -> mothreads.v1.LogsRequest
+	31, // 47: mothreads.v1.Mothreads.Input:input_type -> mothreads.v1.InputRequest
+	8,  // 48: mothreads.v1.Mothreads.Exec:output_type -> mothreads.v1.ExecEvent
+	8,  // 49: mothreads.v1.Mothreads.Attach:output_type -> mothreads.v1.ExecEvent
+	12, // 50: mothreads.v1.Mothreads.Run:output_type -> mothreads.v1.RunResponse
+	14, // 51: mothreads.v1.Mothreads.Status:output_type -> mothreads.v1.StatusResponse
+	20, // 52: mothreads.v1.Mothreads.Shutdown:output_type -> mothreads.v1.ShutdownResponse
+	22, // 53: mothreads.v1.Mothreads.ListSessions:output_type -> mothreads.v1.ListSessionsResponse
+	26, // 54: mothreads.v1.Mothreads.CloseSession:output_type -> mothreads.v1.CloseSessionResponse
+	28, // 55: mothreads.v1.Mothreads.Interrupt:output_type -> mothreads.v1.InterruptResponse
+	30, // 56: mothreads.v1.Mothreads.Logs:output_type -> mothreads.v1.LogsResponse
+	32, // 57: mothreads.v1.Mothreads.Input:output_type -> mothreads.v1.InputResponse
+	48, // [48:58] is the sub-list for method output_type
+	38, // [38:48] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_mothreads_v1_mothreads_proto_init() }
@@ -1944,8 +2849,8 @@ func file_mothreads_v1_mothreads_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mothreads_v1_mothreads_proto_rawDesc), len(file_mothreads_v1_mothreads_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   19,
+			NumEnums:      2,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -31,11 +31,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Mothreads_Exec_FullMethodName     = "/mothreads.v1.Mothreads/Exec"
-	Mothreads_Attach_FullMethodName   = "/mothreads.v1.Mothreads/Attach"
-	Mothreads_Run_FullMethodName      = "/mothreads.v1.Mothreads/Run"
-	Mothreads_Status_FullMethodName   = "/mothreads.v1.Mothreads/Status"
-	Mothreads_Shutdown_FullMethodName = "/mothreads.v1.Mothreads/Shutdown"
+	Mothreads_Exec_FullMethodName         = "/mothreads.v1.Mothreads/Exec"
+	Mothreads_Attach_FullMethodName       = "/mothreads.v1.Mothreads/Attach"
+	Mothreads_Run_FullMethodName          = "/mothreads.v1.Mothreads/Run"
+	Mothreads_Status_FullMethodName       = "/mothreads.v1.Mothreads/Status"
+	Mothreads_Shutdown_FullMethodName     = "/mothreads.v1.Mothreads/Shutdown"
+	Mothreads_ListSessions_FullMethodName = "/mothreads.v1.Mothreads/ListSessions"
+	Mothreads_CloseSession_FullMethodName = "/mothreads.v1.Mothreads/CloseSession"
+	Mothreads_Interrupt_FullMethodName    = "/mothreads.v1.Mothreads/Interrupt"
+	Mothreads_Logs_FullMethodName         = "/mothreads.v1.Mothreads/Logs"
+	Mothreads_Input_FullMethodName        = "/mothreads.v1.Mothreads/Input"
 )
 
 // MothreadsClient is the client API for Mothreads service.
@@ -62,6 +67,32 @@ type MothreadsClient interface {
 	// cancel the rest, stop the sessions, remove the socket, exit. It returns
 	// once the shutdown has begun; the connection closes when it completes.
 	Shutdown(ctx context.Context, in *ShutdownRequest, opts ...grpc.CallOption) (*ShutdownResponse, error)
+	// ListSessions describes the sticky sessions, sorted by name (or just the
+	// one named: NOT_FOUND, field "session", if there is none).
+	ListSessions(ctx context.Context, in *ListSessionsRequest, opts ...grpc.CallOption) (*ListSessionsResponse, error)
+	// CloseSession closes a sticky session: a call running in it is
+	// cancelled, and its shell and every background job it started are
+	// stopped (SIGTERM, then SIGKILL after the kill grace). The next call that
+	// names it starts a new session.
+	CloseSession(ctx context.Context, in *CloseSessionRequest, opts ...grpc.CallOption) (*CloseSessionResponse, error)
+	// Interrupt interrupts the call that runs in a sticky session, as ^C on a
+	// terminal: its foreground job gets SIGINT and the rest of its script is
+	// skipped. The call ends with Exited.interrupted (status 130 when the
+	// job dies of the SIGINT); the session, its state and its background
+	// jobs stay. INVALID_ARGUMENT (field "session") if it runs no call.
+	Interrupt(ctx context.Context, in *InterruptRequest, opts ...grpc.CallOption) (*InterruptResponse, error)
+	// Logs streams what the background jobs of a sticky session wrote after
+	// the calls that started them ended (a per-session ring of the last MiB;
+	// such output never goes into a later call's output). Without follow it
+	// sends what is kept and ends; with follow it goes on sending as more is
+	// written, until the session closes, the client cancels, or the daemon
+	// shuts down.
+	Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogsResponse], error)
+	// Input writes to the command that runs in a sticky session: to its stdin
+	// when its call set Command.open_stdin, or, with tty, to the session's
+	// terminal (where programs that open /dev/tty prompt). eof closes that
+	// input (^D on the terminal).
+	Input(ctx context.Context, in *InputRequest, opts ...grpc.CallOption) (*InputResponse, error)
 }
 
 type mothreadsClient struct {
@@ -134,6 +165,65 @@ func (c *mothreadsClient) Shutdown(ctx context.Context, in *ShutdownRequest, opt
 	return out, nil
 }
 
+func (c *mothreadsClient) ListSessions(ctx context.Context, in *ListSessionsRequest, opts ...grpc.CallOption) (*ListSessionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSessionsResponse)
+	err := c.cc.Invoke(ctx, Mothreads_ListSessions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *mothreadsClient) CloseSession(ctx context.Context, in *CloseSessionRequest, opts ...grpc.CallOption) (*CloseSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CloseSessionResponse)
+	err := c.cc.Invoke(ctx, Mothreads_CloseSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *mothreadsClient) Interrupt(ctx context.Context, in *InterruptRequest, opts ...grpc.CallOption) (*InterruptResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InterruptResponse)
+	err := c.cc.Invoke(ctx, Mothreads_Interrupt_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *mothreadsClient) Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Mothreads_ServiceDesc.Streams[2], Mothreads_Logs_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[LogsRequest, LogsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Mothreads_LogsClient = grpc.ServerStreamingClient[LogsResponse]
+
+func (c *mothreadsClient) Input(ctx context.Context, in *InputRequest, opts ...grpc.CallOption) (*InputResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InputResponse)
+	err := c.cc.Invoke(ctx, Mothreads_Input_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MothreadsServer is the server API for Mothreads service.
 // All implementations must embed UnimplementedMothreadsServer
 // for forward compatibility.
@@ -158,6 +248,32 @@ type MothreadsServer interface {
 	// cancel the rest, stop the sessions, remove the socket, exit. It returns
 	// once the shutdown has begun; the connection closes when it completes.
 	Shutdown(context.Context, *ShutdownRequest) (*ShutdownResponse, error)
+	// ListSessions describes the sticky sessions, sorted by name (or just the
+	// one named: NOT_FOUND, field "session", if there is none).
+	ListSessions(context.Context, *ListSessionsRequest) (*ListSessionsResponse, error)
+	// CloseSession closes a sticky session: a call running in it is
+	// cancelled, and its shell and every background job it started are
+	// stopped (SIGTERM, then SIGKILL after the kill grace). The next call that
+	// names it starts a new session.
+	CloseSession(context.Context, *CloseSessionRequest) (*CloseSessionResponse, error)
+	// Interrupt interrupts the call that runs in a sticky session, as ^C on a
+	// terminal: its foreground job gets SIGINT and the rest of its script is
+	// skipped. The call ends with Exited.interrupted (status 130 when the
+	// job dies of the SIGINT); the session, its state and its background
+	// jobs stay. INVALID_ARGUMENT (field "session") if it runs no call.
+	Interrupt(context.Context, *InterruptRequest) (*InterruptResponse, error)
+	// Logs streams what the background jobs of a sticky session wrote after
+	// the calls that started them ended (a per-session ring of the last MiB;
+	// such output never goes into a later call's output). Without follow it
+	// sends what is kept and ends; with follow it goes on sending as more is
+	// written, until the session closes, the client cancels, or the daemon
+	// shuts down.
+	Logs(*LogsRequest, grpc.ServerStreamingServer[LogsResponse]) error
+	// Input writes to the command that runs in a sticky session: to its stdin
+	// when its call set Command.open_stdin, or, with tty, to the session's
+	// terminal (where programs that open /dev/tty prompt). eof closes that
+	// input (^D on the terminal).
+	Input(context.Context, *InputRequest) (*InputResponse, error)
 	mustEmbedUnimplementedMothreadsServer()
 }
 
@@ -182,6 +298,21 @@ func (UnimplementedMothreadsServer) Status(context.Context, *StatusRequest) (*St
 }
 func (UnimplementedMothreadsServer) Shutdown(context.Context, *ShutdownRequest) (*ShutdownResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Shutdown not implemented")
+}
+func (UnimplementedMothreadsServer) ListSessions(context.Context, *ListSessionsRequest) (*ListSessionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSessions not implemented")
+}
+func (UnimplementedMothreadsServer) CloseSession(context.Context, *CloseSessionRequest) (*CloseSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CloseSession not implemented")
+}
+func (UnimplementedMothreadsServer) Interrupt(context.Context, *InterruptRequest) (*InterruptResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Interrupt not implemented")
+}
+func (UnimplementedMothreadsServer) Logs(*LogsRequest, grpc.ServerStreamingServer[LogsResponse]) error {
+	return status.Error(codes.Unimplemented, "method Logs not implemented")
+}
+func (UnimplementedMothreadsServer) Input(context.Context, *InputRequest) (*InputResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Input not implemented")
 }
 func (UnimplementedMothreadsServer) mustEmbedUnimplementedMothreadsServer() {}
 func (UnimplementedMothreadsServer) testEmbeddedByValue()                   {}
@@ -276,6 +407,89 @@ func _Mothreads_Shutdown_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Mothreads_ListSessions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSessionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MothreadsServer).ListSessions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Mothreads_ListSessions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MothreadsServer).ListSessions(ctx, req.(*ListSessionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Mothreads_CloseSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CloseSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MothreadsServer).CloseSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Mothreads_CloseSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MothreadsServer).CloseSession(ctx, req.(*CloseSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Mothreads_Interrupt_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InterruptRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MothreadsServer).Interrupt(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Mothreads_Interrupt_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MothreadsServer).Interrupt(ctx, req.(*InterruptRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Mothreads_Logs_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(LogsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(MothreadsServer).Logs(m, &grpc.GenericServerStream[LogsRequest, LogsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Mothreads_LogsServer = grpc.ServerStreamingServer[LogsResponse]
+
+func _Mothreads_Input_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InputRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MothreadsServer).Input(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Mothreads_Input_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MothreadsServer).Input(ctx, req.(*InputRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Mothreads_ServiceDesc is the grpc.ServiceDesc for Mothreads service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -295,6 +509,22 @@ var Mothreads_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Shutdown",
 			Handler:    _Mothreads_Shutdown_Handler,
 		},
+		{
+			MethodName: "ListSessions",
+			Handler:    _Mothreads_ListSessions_Handler,
+		},
+		{
+			MethodName: "CloseSession",
+			Handler:    _Mothreads_CloseSession_Handler,
+		},
+		{
+			MethodName: "Interrupt",
+			Handler:    _Mothreads_Interrupt_Handler,
+		},
+		{
+			MethodName: "Input",
+			Handler:    _Mothreads_Input_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -307,6 +537,11 @@ var Mothreads_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _Mothreads_Attach_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "Logs",
+			Handler:       _Mothreads_Logs_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "mothreads/v1/mothreads.proto",

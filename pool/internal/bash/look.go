@@ -147,7 +147,11 @@ func (w *openInput) write(data []byte, eof bool) error {
 		}
 	}
 	if eof {
-		return w.f.Close()
+		// A command that ended as soon as it read the data has had its
+		// input closed by the call's end: the end of input it asked for.
+		if err := w.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+			return fmt.Errorf("stdin: %w", err)
+		}
 	}
 	return nil
 }

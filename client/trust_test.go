@@ -250,7 +250,11 @@ func TestPeerCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantUntrusted(t, statusVia(t, sock), "the daemon on "+sock+" runs as uid 65534, not as root")
-	if n := stop(); n != 1 {
-		t.Errorf("connections: %d, want 1 (connected, checked, closed before sending)", n)
+	// The error names the daemon's uid, which only a connected socket's
+	// peer credentials tell: the client connected, checked and closed. The
+	// planted daemon may stop before it accepts that connection from its
+	// backlog (seen under load), so it counts at most one.
+	if n := stop(); n > 1 {
+		t.Errorf("connections: %d, want at most 1 (connected, checked, closed before sending)", n)
 	}
 }

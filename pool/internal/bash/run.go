@@ -68,6 +68,11 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	defer func() {
 		go func() {
 			defer s.cleanups.Done()
+			// The next child is forked after the call: a fork of bash
+			// takes a processor for most of a millisecond, which the call
+			// would share (the second spare serves a call that comes at
+			// once).
+			s.kickSpares()
 			stopWatch()
 			s.finishSlot(sl)
 			<-end.done
@@ -86,8 +91,6 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	in := newInput(sl.i, code, c.Req.Stdin)
 	sl.i = nil
 	defer in.close()
-	// The next child is forked after the wake-up, off the caller's path.
-	s.kickSpares()
 
 	sup := &driver.Supervisor{Call: c, PGID: pid, Kill: func(sig syscall.Signal) { s.killCall(pid, sig) }}
 	sup.Wait(exited, &s.gone, &end.ended)

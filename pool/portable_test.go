@@ -302,3 +302,20 @@ func TestPortableConcurrentCallers(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// BenchmarkPortableVersus: a script through the portable driver against
+// `bash -c` spawned in the same run, with no init script and with one that
+// sleeps 0.1s (paid once per session by the pool, on every spawn by bash
+// -c); speedup-p50 is the spawn's median over the pool's.
+//
+//	go test -run '^$' -bench PortableVersus -benchtime 300x ./pool
+func BenchmarkPortableVersus(b *testing.B) {
+	b.Run("true", func(b *testing.B) {
+		p := benchPool(b, pool.Config{Driver: pool.DriverPortable})
+		versus(b, p, script("true"), []string{"bash", "--noprofile", "--norc", "-c", "true"}, "speedup")
+	})
+	b.Run("init-sleep-0.1", func(b *testing.B) {
+		p := benchPool(b, pool.Config{Driver: pool.DriverPortable, Init: "sleep 0.1"})
+		versus(b, p, script("true"), []string{"bash", "--noprofile", "--norc", "-c", "sleep 0.1; true"}, "speedup")
+	})
+}

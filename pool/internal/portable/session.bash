@@ -12,6 +12,7 @@
 __mt_d=$__MOTHREADS_DIR
 builtin unset -v __MOTHREADS_DIR
 { IFS= builtin read -r -d '' __mt_i || :; } <"$__mt_d/init"
+{ builtin set +o; builtin shopt -p; builtin trap -p; } >|"$__mt_d/state0"
 builtin eval "$__mt_i" </dev/null 3>&-
 __mt_r=$?
 # What the init left (options, shopt, traps) is the calls' state: saved for
@@ -30,7 +31,13 @@ case $__mt_r in
 	builtin exit "$__mt_r"
 	;;
 esac
+# The state to restore in each child: none when the init left it as bash
+# starts (job control is turned off in any case).
 { IFS= builtin read -r -d '' __mt_o || :; } <"$__mt_d/state"
+{ IFS= builtin read -r -d '' __mt_v || :; } <"$__mt_d/state0"
+case $__mt_o in
+"$__mt_v") __mt_o='builtin set +m' ;;
+esac
 builtin compgen -e >|"$__mt_d/names"
 while IFS= builtin read -r __mt_v; do
 	builtin printf '%s=%s\0' "$__mt_v" "${!__mt_v}"

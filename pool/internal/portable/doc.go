@@ -20,23 +20,26 @@
 //
 // # Processes and channels
 //
-// The session's shell S is `bash -c BOOT bash DIR`, started in a session
-// of its own (setsid), with a control pipe as stdin, a diagnostics pipe as
-// stdout and stderr, and a status pipe as descriptor 3. DIR is the session's
-// private directory (mode 0700, under Config.RuntimeDir: os.TempDir() unless
-// set). S runs the init script once, writes what it became (exported
-// environment, directory, builtins and functions, options and traps) to
-// files in DIR, says "ready", turns job control on and reads one line per
-// call.
+// The session's shell S is `bash -c BOOT bash` (session.bash), started
+// directly (not through the pool's launcher, which is Linux machinery) in a
+// session of its own (setsid), with a control pipe as stdin, a diagnostics
+// pipe as stdout and stderr, and a status pipe as descriptor 3; its
+// environment names DIR, the session's private directory (mode 0700, under
+// Config.RuntimeDir: os.TempDir() unless set). S runs the init script once,
+// writes what it became (exported environment, directory, builtins and
+// functions, options and traps) to files in DIR, says "ready", turns job
+// control on and reads one line per call.
 //
 // # A call
 //
 // The pool writes the call's job (shell code: the init's options and traps,
 // cd, environment, the script) to DIR/N.job, makes the FIFOs N.out and
 // N.err (and N.in with stdin) and opens its ends, then sends "N TOKEN".
-// S opens the FIFOs as the redirections of an asynchronous subshell C,
-// which job control puts in a process group of its own; C sources the job
-// and evals the script. S reports C's pid, waits for it with wait (-f),
+// S opens the FIFOs (to descriptors of its own, so that C gets no copy of
+// S's), forks the asynchronous subshell C, which job control puts in a
+// process group of its own, and closes them; C moves them to 0, 1 and 2,
+// sources the job and evals the script (an argv naming an external program
+// is exec'd). S reports C's pid, waits for it with wait (-f),
 // and reports how it ended: the exit status, and from the job table whether
 // it was a death by a signal (which wait alone reports as 128+N, like an
 // exit with that status). The output never passes through a stream the pool
@@ -51,8 +54,19 @@
 //
 //   - $$ in a call is S's pid, not the call's: a command that signals $$
 //     kills the session's shell; the call then gets that signal too, and
-//     its result says the session was lost. A trap a script sets for a
-//     signal it sends to $$ does not run (bash -c would run it).
+//     its result says the session was lost (Signal set, SessionLost). A
+//     trap a script sets for a signal it sends to $$ does not run (bash -c
+//     would run it), and the session is replaced.
+//   - When the job table no longer lists the child by the time S looks
+//     (its own wait took the status first), the kind of end is unknown and
+//     a status above 128 is reported as a signal; the tests have not seen
+//     it but for a call that signalled $$.
+//   - A script's last command is not exec'd as bash -c does: a script
+//     whose last command dies of signal N ends with status 128+N (and bash
+//     prints the death on the call's stderr).
+//   - The sweep costs one pgrep per call, off the caller's path but before
+//     the session's next call: on a loaded machine, a trivial call is not
+//     faster than spawning bash -c; the gain is the init script paid once.
 //   - A call's process that moves to a session of its own (setsid) escapes
 //     the end-of-call sweep.
 //   - Sticky sessions are not offered: a request for one is an Invalid

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -318,4 +319,43 @@ func BenchmarkPortableVersus(b *testing.B) {
 		p := benchPool(b, pool.Config{Driver: pool.DriverPortable, Init: "sleep 0.1"})
 		versus(b, p, script("true"), []string{"bash", "--noprofile", "--norc", "-c", "sleep 0.1; true"}, "speedup")
 	})
+}
+
+// closingWriter takes n writes, then says its consumer closed the stream.
+type closingWriter struct{ n int }
+
+func (w *closingWriter) Write(p []byte) (int, error) {
+	if w.n == 0 {
+		return 0, io.ErrClosedPipe
+	}
+	w.n--
+	return len(p), nil
+}
+
+// C13: a consumer that goes away ends a command that keeps writing, as a
+// pipe whose reader went away does (SIGPIPE), and a command cannot reach
+// the session's status pipe to forge its result or the next call's.
+func TestPortableHostileAndGoneConsumer(t *testing.T) {
+	p := portablePool(t, pool.Config{MinIdle: 1, MaxSessions: 1})
+	// yes dies of SIGPIPE; the script's shell, which ran it, exits 141
+	// (the portable driver does not exec a script's last command).
+	o, err := tryRun(p, pool.Request{Script: "yes", Stdout: &closingWriter{n: 2}})
+	if err != nil || o.ExitCode != 128+int(syscall.SIGPIPE) {
+		t.Errorf("yes to a consumer that went away: %v, %v; want status 141", o.Result, err)
+	}
+	o, err = tryRun(p, pool.Request{Argv: []string{"yes"}, Stdout: &closingWriter{n: 2}})
+	if err != nil || o.Signal != syscall.SIGPIPE {
+		t.Errorf("argv yes to a consumer that went away: %v, %v; want killed by SIGPIPE", o.Result, err)
+	}
+	// Through /proc (Linux only: the reason the reports carry a token).
+	o = run(t, p, script(`for l in 'x pid 5' 'x end exit 0' ready; do printf '%s\n' "$l" >/proc/$PPID/fd/3; done 2>/dev/null; sleep 0.2; exit 3`))
+	if o.ExitCode == 0 && !o.SessionLost {
+		t.Errorf("a forged report was taken: %v", o.Result)
+	}
+	for i := range 3 {
+		o := run(t, p, script(fmt.Sprintf("echo next-%d", i)))
+		if o.stdout != fmt.Sprintf("next-%d\n", i) || o.ExitCode != 0 {
+			t.Errorf("after the forgery: %v %q", o.Result, o.stdout)
+		}
+	}
 }

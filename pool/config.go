@@ -20,6 +20,13 @@ type Config struct {
 	// and options are what every call sees. If it fails, the session fails
 	// to start, with its output in the error.
 	Init string
+	// Driver chooses how sessions are run: "" picks by platform and shell
+	// (on Linux the bash driver for bash, on macOS and the BSDs the
+	// portable driver for bash 4.4 or newer, the POSIX driver for other
+	// shells); "portable" forces the portable bash driver
+	// (pool/internal/portable) on any Unix, which needs bash 4.4 or newer
+	// as the Shell. Tests use it to run the portable driver on Linux.
+	Driver string
 	// Env is the environment sessions start with; nil means the process's.
 	Env []string
 	// Dir is the directory sessions start in; empty means the process's.
@@ -29,7 +36,8 @@ type Config struct {
 	// session's shell to open them (on Windows the directory holds the
 	// batch files of scripts of several lines). Empty means
 	// $XDG_RUNTIME_DIR, else /dev/shm (a memory file system), else
-	// os.TempDir(); on Windows always os.TempDir() (%TEMP%, the user's own).
+	// os.TempDir(); on Windows always os.TempDir() (%TEMP%, the user's own),
+	// and os.TempDir() too when Driver is "portable".
 	RuntimeDir string
 	// Launcher is the path of a program that calls Launch first thing in
 	// main, usually the running binary (os.Executable()). Session shells
@@ -84,6 +92,10 @@ type Config struct {
 	Limits Limits
 }
 
+// DriverPortable is the Config.Driver value that forces the portable bash
+// driver.
+const DriverPortable = "portable"
+
 // Config defaults.
 const (
 	DefaultQueueTimeout    = 30 * time.Second
@@ -113,6 +125,14 @@ func (c Config) normalized() (Config, error) {
 		if f.v < 0 {
 			return c, fmt.Errorf("config %s: negative duration %v", f.name, f.v)
 		}
+	}
+	switch {
+	case c.Driver != "" && c.Driver != DriverPortable:
+		return c, fmt.Errorf("config driver: unknown driver %q (want %q, or empty for the platform's choice)", c.Driver, DriverPortable)
+	case c.Driver == DriverPortable && runtime.GOOS == "windows":
+		return c, fmt.Errorf("config driver: the %q driver needs a Unix system", DriverPortable)
+	case c.Driver == DriverPortable && c.RuntimeDir == "":
+		c.RuntimeDir = os.TempDir()
 	}
 	if c.Shell == "" {
 		c.Shell = defaultShell

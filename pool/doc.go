@@ -44,10 +44,13 @@
 // driver runs one is the contract in pool/internal/driver (Request, Result
 // and RequestError here are aliases of its types). The drivers implement
 // it: pool/internal/bash (Linux: warm sessions, the protocol below),
-// pool/internal/posix (any other POSIX shell, and every shell on macOS and
-// the BSDs), pool/internal/cmdexe (Windows). They are built on the OS
+// pool/internal/portable (warm bash sessions with POSIX machinery only:
+// bash on macOS and the BSDs, and on Linux when Config.Driver is
+// "portable", which is how CI runs this package's contract tests against
+// it), pool/internal/posix (any other POSIX shell, and bash older than 4.4
+// on macOS and the BSDs), pool/internal/cmdexe (Windows). They are built on the OS
 // primitives of pool/internal/proc. Imports run one way (go list -deps):
-// pool → {bash, posix, cmdexe} → driver → proc → signals; the pool also
+// pool → {bash, portable, posix, cmdexe} → driver → proc → signals; the pool also
 // uses driver (the Spec and Call it hands a driver) and proc (the spawner
 // and reaper it owns) directly, and nothing under pool/internal imports the
 // pool. drivers_*.go choose the driver per platform.
@@ -79,8 +82,8 @@
 //   - Other POSIX shells (Config.Shell set to sh, dash, ...) work without
 //     warmth: each call is a fresh `SHELL -c` after the init script.
 //   - The bash protocol needs Linux (/proc, pidfd, memfd): elsewhere bash
-//     runs with the POSIX driver, sticky sessions are refused, and without
-//     /proc the reaper and the kill of a call's leftovers reach less (see
-//     pool/internal/proc). Windows has a cmd.exe driver, tested under
+//     runs with the portable driver (see its package doc for what it does
+//     not do), sticky sessions are refused, and without /proc the reaper
+//     reaches less (see pool/internal/proc). Windows has a cmd.exe driver, tested under
 //     Wine 8 in CI but not yet on Windows (see pool/internal/cmdexe).
 package pool

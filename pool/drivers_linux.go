@@ -4,16 +4,28 @@ package pool
 
 import (
 	"fmt"
-	"github.com/mothreads/mothreads/pool/internal/proc"
 
 	"github.com/mothreads/mothreads/pool/internal/bash"
 	"github.com/mothreads/mothreads/pool/internal/driver"
+	"github.com/mothreads/mothreads/pool/internal/portable"
 	"github.com/mothreads/mothreads/pool/internal/posix"
+	"github.com/mothreads/mothreads/pool/internal/proc"
 )
 
 // pickDriver chooses the bash driver for bash 4.4 or newer (an older bash is
-// an error) and the POSIX driver for any other shell (bashVersion empty).
-func pickDriver(path, bashVersion string) (string, driverKind, string, error) {
+// an error) and the POSIX driver for any other shell (bashVersion empty),
+// or the portable driver when force is DriverPortable (bash 4.4 or newer).
+func pickDriver(path, bashVersion, force string) (string, driverKind, string, error) {
+	if force == DriverPortable {
+		if bashVersion == "" {
+			return "", 0, "", fmt.Errorf("config driver: the %q driver needs bash; %s is not bash", DriverPortable, path)
+		}
+		v, err := portable.CheckVersion(path, bashVersion)
+		if err != nil {
+			return "", 0, "", fmt.Errorf("config driver: %w", err)
+		}
+		return path, kindPortable, v, nil
+	}
 	if bashVersion == "" {
 		return path, kindPOSIX, "", nil
 	}
@@ -26,8 +38,11 @@ func pickDriver(path, bashVersion string) (string, driverKind, string, error) {
 
 // newShell starts a session's shell with the pool's driver.
 func newShell(kind driverKind, spec *driver.Spec) (driver.Shell, error) {
-	if kind == kindPOSIX {
+	switch kind {
+	case kindPOSIX:
 		return posix.New(spec)
+	case kindPortable:
+		return portable.Start(spec)
 	}
 	return bash.Start(spec)
 }

@@ -14,17 +14,19 @@ import (
 const defaultShell = "bash"
 
 // driverKind is how a pool runs its shell: with the bash driver (Linux
-// only) or the POSIX one.
+// only), the portable bash driver or the POSIX one.
 type driverKind int
 
 const (
-	kindBash  driverKind = iota // warm sessions (bash >= 4.4)
-	kindPOSIX                   // any other shell: a fresh `SHELL -c` per call
+	kindBash     driverKind = iota // warm sessions (bash >= 4.4)
+	kindPOSIX                      // any other shell: a fresh `SHELL -c` per call
+	kindPortable                   // warm sessions without Linux machinery (bash >= 4.4)
 )
 
 // probeShell resolves the configured shell, asks it for $BASH_VERSION, and
-// decides how to drive it (pickDriver, per platform).
-func probeShell(name string) (path string, kind driverKind, version string, err error) {
+// decides how to drive it (pickDriver, per platform; force is
+// Config.Driver).
+func probeShell(name, force string) (path string, kind driverKind, version string, err error) {
 	path, err = exec.LookPath(name)
 	if err != nil {
 		return "", 0, "", fmt.Errorf("config shell: %q: %w", name, err)
@@ -48,5 +50,5 @@ func probeShell(name string) (path string, kind driverKind, version string, err 
 	if err != nil {
 		return "", 0, "", fmt.Errorf("config shell: %s -c failed: %w", path, err)
 	}
-	return pickDriver(path, strings.TrimSpace(string(out)))
+	return pickDriver(path, strings.TrimSpace(string(out)), force)
 }

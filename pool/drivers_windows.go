@@ -14,8 +14,9 @@ type driverKind int
 const kindCmd driverKind = iota
 
 // probeShell resolves the configured shell, which must be cmd.exe, and reads
-// its version.
-func probeShell(name string) (path string, kind driverKind, version string, err error) {
+// its version. The driver choice is always cmd.exe's (Config rejects
+// "portable" here).
+func probeShell(name, _ string) (path string, kind driverKind, version string, err error) {
 	path, version, err = cmdexe.Probe(name)
 	if err != nil {
 		return "", 0, "", err

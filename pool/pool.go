@@ -56,7 +56,7 @@ func New(parent *threads.Thread, cfg Config) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	path, kind, version, err := probeShell(cfg.Shell)
+	path, kind, version, err := probeShell(cfg.Shell, cfg.Driver)
 	if err != nil {
 		return nil, err
 	}

@@ -190,12 +190,15 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 // which costs every call extra frames, writes and wake-ups at both ends (on
 // a Unix socket the estimate gains nothing). The stream window is how much
 // output of one call may wait in this process for a reader that does not
-// read (then the daemon stops reading the command's pipe): 1 MiB is many
-// round trips of a Unix socket even at several GB/s, and the connection's
-// window lets four calls stream at once.
+// read (then the daemon stops reading the command's pipe), so it is gRPC's
+// smallest, 64 KiB, a pipe's worth: a command whose caller's reader went
+// away must meet the closed pipe (EPIPE, SIGPIPE) about where it would
+// under bash -c, not after a megabyte that nobody reads (`seq 100000 |`
+// into `head -c 10` ends seq with 141 under bash -c; a 1 MiB window let it
+// finish with 0). The connection's window lets several calls stream at once.
 const (
-	streamWindowBytes = 1 << 20
-	connWindowBytes   = 4 << 20
+	streamWindowBytes = 64 << 10
+	connWindowBytes   = 1 << 20
 )
 
 // maxResponseBytes bounds one response message: two Run output buffers at

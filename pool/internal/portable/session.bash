@@ -63,8 +63,8 @@ __mt_chld() {
 		esac
 		case $__mt_c in
 		Running* | Stopped*) continue ;;
-		Done* | Exit*) __mt_st=exit ;;
-		*) __mt_st=signal ;;
+		Done* | Exit*) __mt_st='exit' ;;
+		*) __mt_st='signal' ;;
 		esac
 		builtin wait "$!"
 		__mt_rc=$?
@@ -74,7 +74,7 @@ builtin set -m
 builtin trap __mt_chld CHLD
 builtin printf 'ready\n' >&3
 while IFS=' ' builtin read -r __mt_n __mt_t __mt_f; do
-	__mt_p= __mt_st= __mt_rc=
+	__mt_p='' __mt_st='' __mt_rc=''
 	case $__mt_f in
 	i) __mt_in=$__mt_d/$__mt_n.in ;;
 	*) __mt_in=/dev/null ;;
@@ -84,7 +84,7 @@ while IFS=' ' builtin read -r __mt_n __mt_t __mt_f; do
 	# `command exec` to descriptors of their own (not as a redirection of
 	# the child, which would leave copies of this shell's descriptors in
 	# it), and closed here once the child has them.
-	__mt_fi= __mt_fo= __mt_fe=
+	__mt_fi='' __mt_fo='' __mt_fe=''
 	command exec {__mt_fi}<"$__mt_in" &&
 		command exec {__mt_fo}>"$__mt_d/$__mt_n.out" &&
 		command exec {__mt_fe}>"$__mt_d/$__mt_n.err" &&
@@ -92,6 +92,7 @@ while IFS=' ' builtin read -r __mt_n __mt_t __mt_f; do
 			(
 				command exec 0<&"$__mt_fi" 1>&"$__mt_fo" 2>&"$__mt_fe" {__mt_fi}<&- {__mt_fo}>&- {__mt_fe}>&- 3>&-
 				builtin . "$__mt_d/$__mt_n.job"
+				# shellcheck disable=SC2154 # __mt_s is set by the job file sourced above
 				builtin eval "builtin unset -v __mt_s; builtin : \"\$BASH\"; $__mt_s"
 			) &
 			__mt_p=$!

@@ -162,6 +162,16 @@ func (s *Shell) takeSlot(c *driver.Call) (*slot, error) {
 	sl := s.slots[s.next]
 	s.mu.Unlock()
 	if sl == nil {
+		// The spares are forked after each call's result (see runSlot): a
+		// call that comes before that forks its child now.
+		if err := s.forkAhead(); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		sl = s.slots[s.next]
+		s.mu.Unlock()
+	}
+	if sl == nil {
 		return nil, fmt.Errorf("%s: slot %d was never announced", s.name, s.next)
 	}
 	if err := s.awaitReady(sl, c.Cancelled()); err != nil {

@@ -74,6 +74,7 @@ type Shell struct {
 	lateForks map[int]int
 	// spareKick wakes the spares thread (keepSpares).
 	spareKick chan struct{}
+	forkMu    sync.Mutex   // serialises forkAhead
 	sticky    *stickyCalls // the sticky call in progress (nil: none)
 	// unfenced is the last sticky call, ended by its "d" report, until its
 	// fence report comes (nil: none).

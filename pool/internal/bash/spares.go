@@ -115,8 +115,12 @@ func (s *Shell) setupReport(r report) error {
 	return nil
 }
 
-// forkAhead makes sure the shell has children for the next two calls.
+// forkAhead makes sure the shell has children for the next two calls. The
+// spares thread and a call that finds no child announced may both call it:
+// forkMu keeps the fork messages in the order of their slots.
 func (s *Shell) forkAhead() error {
+	s.forkMu.Lock()
+	defer s.forkMu.Unlock()
 	var msg []byte
 	s.mu.Lock()
 	for s.forked < s.next+1 && !s.closing {

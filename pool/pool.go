@@ -70,7 +70,15 @@ func New(parent *threads.Thread, cfg Config) (*Pool, error) {
 	if p.runDir, err = openRunDir(cfg.RuntimeDir, parent.Logger()); err != nil {
 		return nil, err
 	}
-	p.spawner = proc.NewSpawner()
+	// The spawner's locked thread is a Thread beside the pool's: it must
+	// outlive every session (their parent-death signal is tied to it), and
+	// the pool's body stops it last.
+	p.spawner = proc.NewSpawnerOn(func(loop func()) {
+		threads.Go(parent, "spawner", func(*threads.Thread) error {
+			loop()
+			return nil
+		})
+	})
 	p.exact = exactStatus(kind, p.spawner)
 	if p.reaper, err = proc.StartReaper(p.spawner, path, parent.Logger()); err != nil {
 		p.spawner.Stop()

@@ -24,10 +24,17 @@ type spawnReq struct {
 	err   chan error
 }
 
-// NewSpawner starts a spawner; Stop ends it.
+// NewSpawner starts a spawner on a goroutine of its own; Stop ends it.
 func NewSpawner() *Spawner {
+	return NewSpawnerOn(func(loop func()) { go loop() })
+}
+
+// NewSpawnerOn starts a spawner whose loop run starts (and must run at
+// once, on a goroutine of its own, until it returns): the pool runs it as
+// a named Thread. Stop ends the loop.
+func NewSpawnerOn(run func(loop func())) *Spawner {
 	s := &Spawner{reqs: make(chan spawnReq), done: make(chan struct{})}
-	go s.loop()
+	run(s.loop)
 	return s
 }
 

@@ -9,6 +9,9 @@ type Spawner struct{}
 // NewSpawner returns a spawner.
 func NewSpawner() *Spawner { return &Spawner{} }
 
+// NewSpawnerOn returns a spawner; it has no loop to run.
+func NewSpawnerOn(func(loop func())) *Spawner { return &Spawner{} }
+
 // Start starts cmd.
 func (s *Spawner) Start(cmd *exec.Cmd) error { return cmd.Start() }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -134,11 +135,24 @@ func (c *identityCounts) proto() []*pb.ClientIdentity {
 	return out
 }
 
-// fleetStatus adds the instance and the identities to a Status response.
+// fleetStatus adds the instance, the identities and the live heap to a
+// Status response.
 func (d *daemon) fleetStatus(r *pb.StatusResponse) *pb.StatusResponse {
 	r.Instance = d.instance
 	r.Identities = d.identities.proto()
+	r.HeapLiveBytes = heapLiveBytes()
 	return r
+}
+
+// heapLiveBytes is the heap the last garbage collection found live (0 if
+// the runtime does not say): reading it stops nothing.
+func heapLiveBytes() int64 {
+	m := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(m)
+	if m[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(m[0].Value.Uint64())
 }
 
 // daemonHeader is the response header that names this daemon.

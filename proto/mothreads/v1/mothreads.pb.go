@@ -1195,7 +1195,11 @@ type StatusResponse struct {
 	// sorted by identity.
 	Identities []*ClientIdentity `protobuf:"bytes,21,rep,name=identities,proto3" json:"identities,omitempty"`
 	// sessions describes the sticky sessions, as ListSessions does.
-	Sessions      []*SessionInfo `protobuf:"bytes,22,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	Sessions []*SessionInfo `protobuf:"bytes,22,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	// heap_live_bytes is the Go heap that the daemon's last garbage
+	// collection found live (runtime/metrics /gc/heap/live:bytes): flat over
+	// many calls means that calls leave nothing behind in the daemon.
+	HeapLiveBytes int64 `protobuf:"varint,23,opt,name=heap_live_bytes,json=heapLiveBytes,proto3" json:"heap_live_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1298,6 +1302,13 @@ func (x *StatusResponse) GetSessions() []*SessionInfo {
 		return x.Sessions
 	}
 	return nil
+}
+
+func (x *StatusResponse) GetHeapLiveBytes() int64 {
+	if x != nil {
+		return x.HeapLiveBytes
+	}
+	return 0
 }
 
 // BufferStatus is the daemon's memory budget for what it holds for callers
@@ -2576,7 +2587,7 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\x10stdout_truncated\x18\x03 \x01(\bR\x0fstdoutTruncated\x12)\n" +
 	"\x10stderr_truncated\x18\x04 \x01(\bR\x0fstderrTruncated\x12,\n" +
 	"\x06exited\x18\x05 \x01(\v2\x14.mothreads.v1.ExitedR\x06exited\"\x0f\n" +
-	"\rStatusRequest\"\xb6\x03\n" +
+	"\rStatusRequest\"\xde\x03\n" +
 	"\x0eStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x129\n" +
@@ -2590,7 +2601,8 @@ const file_mothreads_v1_mothreads_proto_rawDesc = "" +
 	"\n" +
 	"identities\x18\x15 \x03(\v2\x1c.mothreads.v1.ClientIdentityR\n" +
 	"identities\x125\n" +
-	"\bsessions\x18\x16 \x03(\v2\x19.mothreads.v1.SessionInfoR\bsessions\"\x87\x01\n" +
+	"\bsessions\x18\x16 \x03(\v2\x19.mothreads.v1.SessionInfoR\bsessions\x12&\n" +
+	"\x0fheap_live_bytes\x18\x17 \x01(\x03R\rheapLiveBytes\"\x87\x01\n" +
 	"\fBufferStatus\x12\x1d\n" +
 	"\n" +
 	"held_bytes\x18\x01 \x01(\x03R\theldBytes\x12\x1d\n" +

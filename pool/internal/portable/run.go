@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -65,6 +66,13 @@ func (s *Shell) Run(c *driver.Call) (*driver.Result, error) {
 	select {
 	case <-st.started.Done():
 	case <-s.gone.Done():
+		// A call that kills the shell at once may do so before its start
+		// report is read: the reports are read to their end first (the
+		// status pipe ends with the shell; a second bounds a writer that
+		// escaped with it).
+		limit, release := (*signals.Timers)(nil).Till(time.Second)
+		s.statusRead.WaitTill(limit)
+		release()
 	}
 	if !st.started.Fired() {
 		return nil, fmt.Errorf("%s: the shell died before the call started (%s)", s.name, s.exitText())

@@ -53,6 +53,7 @@ type Shell struct {
 	boot       bootState
 	statusDone chan struct{}
 	gone       signals.Signal // the shell has been reaped
+	statusRead signals.Signal // readStatus has read the status pipe to its end
 
 	runMu sync.Mutex // one call at a time
 	seq   int        // the last call's number, under runMu

@@ -46,6 +46,7 @@ func (s *Shell) readStatus() {
 		}
 	}
 	s.status.Close()
+	s.statusRead.Go()
 }
 
 func (s *Shell) report(line string) error {

@@ -221,8 +221,10 @@ func TestFleet(t *testing.T) {
 		}
 	}
 
-	// The client certificate's identity is counted in status.
-	st, err := one.Status(ctx)
+	// The client certificate's identity is counted in status (by the
+	// restarted daemon, through a new client: the first one's connection
+	// to the stopped daemon may still wait out gRPC's reconnect backoff).
+	st, err := dial(restarted.addr).Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -174,9 +174,21 @@ func (s *Shell) Ready() *signals.Signal {
 		return signals.And()
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sl := s.slots[s.next]; sl != nil {
-		return &sl.ready
+	sl := s.slots[s.next]
+	s.mu.Unlock()
+	if sl == nil {
+		// The spares are forked after each call's result (see runSlot): a
+		// child that has not been asked for yet is asked for now, or the
+		// session would not be ready until its next call.
+		if err := s.forkAhead(); err != nil {
+			return &s.gone
+		}
+		s.mu.Lock()
+		sl = s.slots[s.next]
+		s.mu.Unlock()
 	}
-	return &s.gone
+	if sl == nil {
+		return &s.gone
+	}
+	return &sl.ready
 }

@@ -97,12 +97,22 @@ func TestBackpressure(t *testing.T) {
 	for i := range 3 {
 		waitFor(t, func() bool { return p2.Stats().QueueLength == i })
 		wg.Go(func() {
-			if _, err := tryRun(p2, script("true")); err != nil {
+			// The order is recorded as each call runs (its output arrives
+			// before it returns), not as its caller gets the result: with one
+			// session the next call may run before the last caller resumes.
+			req := script("echo ran")
+			var first sync.Once
+			req.Stdout = writerFunc(func(b []byte) (int, error) {
+				first.Do(func() {
+					mu.Lock()
+					order = append(order, i)
+					mu.Unlock()
+				})
+				return len(b), nil
+			})
+			if _, err := tryRun(p2, req); err != nil {
 				t.Error(err)
 			}
-			mu.Lock()
-			order = append(order, i)
-			mu.Unlock()
 		})
 	}
 	gate.Wait()
@@ -215,3 +225,8 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// writerFunc is an io.Writer made of a function.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

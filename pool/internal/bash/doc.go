@@ -15,8 +15,8 @@
 // socket's reports, lines.go the line reader that a call's end syncs with,
 // run.go an isolated call, input.go its input, end.go its early end, relay.go
 // the signals sent to $$, sticky.go a sticky call, look.go what a sticky
-// session is doing, bglog.go its background output, diag.go the shell's
-// own diagnostics, version.go the bash version check.
+// session is doing, bglog.go its background output (the shell's own
+// diagnostics are read by driver.DiagTail), version.go the bash version check.
 //
 // Imports: bash → driver → proc → signals; only the pool imports bash.
 //

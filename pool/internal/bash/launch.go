@@ -96,9 +96,9 @@ func (s *Shell) launch() error {
 		s.tty = diagR
 	}
 	spec.Reaper.Watch(cmd.Process.Pid)
-	s.diag = newDiagTail(diagR, s.log)
+	s.diag = driver.NewDiagTail(diagR, s.log)
 	threads.Go(spec.Thread, "diag", func(*threads.Thread) error {
-		s.diag.run()
+		s.diag.Run()
 		return nil
 	})
 	threads.Go(spec.Thread, "wait", func(*threads.Thread) error {
@@ -198,7 +198,7 @@ func (s *Shell) handshake() error {
 		s.cmd.Process.Kill()
 		s.ctl.Close() // the forker may hold the socket's other end
 		<-done
-		return &driver.RequestError{Kind: driver.StartFailed, Problem: fmt.Sprintf("%s: start took longer than %v%s", s.name, spec.StartTimeout, s.diag.tail())}
+		return &driver.RequestError{Kind: driver.StartFailed, Problem: fmt.Sprintf("%s: start took longer than %v%s", s.name, spec.StartTimeout, s.diag.Tail())}
 	case <-spec.Abort.Done():
 		s.cmd.Process.Kill()
 		s.ctl.Close()
@@ -207,13 +207,13 @@ func (s *Shell) handshake() error {
 	}
 	if rec.err != nil {
 		s.gone.WaitTill(limit)
-		s.diag.settle()
-		return &driver.RequestError{Kind: driver.StartFailed, Problem: fmt.Sprintf("%s: shell exited during start (%v)%s", s.name, s.exitOrRunning(), s.diag.tail())}
+		s.diag.Settle()
+		return &driver.RequestError{Kind: driver.StartFailed, Problem: fmt.Sprintf("%s: shell exited during start (%v)%s", s.name, s.exitOrRunning(), s.diag.Tail())}
 	}
 	if rec.info.status != 0 {
 		s.gone.WaitTill(limit)
-		s.diag.settle()
-		return &driver.RequestError{Kind: driver.StartFailed, Problem: fmt.Sprintf("%s: init script failed with status %d%s", s.name, rec.info.status, s.diag.tail())}
+		s.diag.Settle()
+		return &driver.RequestError{Kind: driver.StartFailed, Problem: fmt.Sprintf("%s: init script failed with status %d%s", s.name, rec.info.status, s.diag.Tail())}
 	}
 	pending, _ := r.Peek(r.Buffered())
 	feed, err := newLineFeed(s.ctl, pending, s.report)
@@ -240,7 +240,7 @@ func (s *Shell) handshake() error {
 	for _, n := range slices.Concat(info.builtins, info.functions) {
 		s.internal[n] = true
 	}
-	s.diag.started()
+	s.diag.Started()
 	return nil
 }
 

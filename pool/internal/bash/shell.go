@@ -33,7 +33,7 @@ type Shell struct {
 	cmd  *exec.Cmd
 	dir  string   // the session's private directory: the calls' FIFOs
 	ctl  *os.File // the control socket, our end
-	diag *diagTail
+	diag *driver.DiagTail
 	tty  *os.File // sticky: the master of the shell's terminal
 
 	// What the shell reported about itself after its init script.
@@ -207,7 +207,7 @@ func (s *Shell) Close(grace time.Duration) {
 			s.stickyNext = nil
 		}
 		s.mu.Unlock()
-		s.diag.stop()
+		s.diag.Stop()
 		if s.relay != nil {
 			s.relay.close()
 		}

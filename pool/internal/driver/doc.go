@@ -8,7 +8,9 @@
 // enforces its timeout and cancellation, the Shell interface every driver
 // implements and the Spec it starts from, the session environment
 // (SessionEnv) and working directory (ResolveDir), and on Unix the direct
-// spawn (RunDirect) that the bash and POSIX drivers share.
+// spawn (RunDirect) that the bash and POSIX drivers share and the reader of
+// a session shell's diagnostics (DiagTail) that the bash and portable
+// drivers share.
 //
 // Imports: driver → proc → signals; the drivers (bash, posix, cmdexe)
 // import driver, and the pool imports them all. Nothing here imports the

@@ -79,7 +79,7 @@ func (s *Shell) Run(c *driver.Call) (*driver.Result, error) {
 	}
 	if st.failed {
 		s.violation("the shell could not open a call's FIFOs")
-		return nil, fmt.Errorf("%s: the shell could not open the call's FIFOs%s", s.name, s.diag.tail())
+		return nil, fmt.Errorf("%s: the shell could not open the call's FIFOs%s", s.name, s.diagTail())
 	}
 	pid := st.pid
 	c.MarkStarted(s.name, pid)

@@ -43,7 +43,7 @@ type Shell struct {
 	pgrep  string // "" if the system has none: no sweep
 	ctl    *os.File
 	status *os.File
-	diag   *diagTail
+	diag   *driver.DiagTail
 
 	// What the shell reported about itself after the init script.
 	env      *driver.SessionEnv
@@ -141,7 +141,7 @@ func (s *Shell) launch() error {
 	cmd.Process.Release()
 	s.ctl, s.status = ctlW, statR
 	spec.Reaper.Watch(s.pid)
-	s.diag = newDiagTail(diagR, s.log)
+	s.diag = driver.NewDiagTail(diagR, s.log)
 	threads.Go(spec.Thread, "wait", func(*threads.Thread) error {
 		s.waitShell()
 		return nil
@@ -152,7 +152,7 @@ func (s *Shell) launch() error {
 		return nil
 	})
 	threads.Go(spec.Thread, "diag", func(*threads.Thread) error {
-		s.diag.run()
+		s.diag.Run()
 		return nil
 	})
 	return nil
@@ -169,7 +169,7 @@ func (s *Shell) awaitBoot() error {
 	case <-s.gone.Done():
 	case <-limit.Done():
 		return &driver.RequestError{Kind: driver.StartFailed,
-			Problem: fmt.Sprintf("%s: start took longer than %v%s", s.name, spec.StartTimeout, s.diag.tail())}
+			Problem: fmt.Sprintf("%s: start took longer than %v%s", s.name, spec.StartTimeout, s.diagTail())}
 	case <-spec.Abort.Done():
 		return &driver.RequestError{Kind: driver.Unavailable, Problem: s.name + ": start aborted: pool stopping", Err: driver.ErrClosed}
 	}
@@ -177,10 +177,10 @@ func (s *Shell) awaitBoot() error {
 		s.gone.WaitTill(limit)
 		if s.boot.done.Fired() {
 			return &driver.RequestError{Kind: driver.StartFailed,
-				Problem: fmt.Sprintf("%s: init script failed with status %d%s", s.name, s.boot.initCode, s.diag.tail())}
+				Problem: fmt.Sprintf("%s: init script failed with status %d%s", s.name, s.boot.initCode, s.diagTail())}
 		}
 		return &driver.RequestError{Kind: driver.StartFailed,
-			Problem: fmt.Sprintf("%s: shell exited during start (%s)%s", s.name, s.exitText(), s.diag.tail())}
+			Problem: fmt.Sprintf("%s: shell exited during start (%s)%s", s.name, s.exitText(), s.diagTail())}
 	}
 	envData, err1 := os.ReadFile(filepath.Join(s.dir, "env"))
 	cwd, err2 := os.ReadFile(filepath.Join(s.dir, "cwd"))
@@ -202,7 +202,7 @@ func (s *Shell) awaitBoot() error {
 			s.internal[n] = true
 		}
 	}
-	s.diag.markStarted()
+	s.diag.Started()
 	return nil
 }
 
@@ -277,8 +277,16 @@ func (s *Shell) Close(grace time.Duration) {
 	// the session with it (setsid): stop reading it then.
 	s.status.SetReadDeadline(time.Now())
 	<-s.statusDone
-	s.diag.stop()
+	s.diag.Stop()
 	if err := os.RemoveAll(s.dir); err != nil {
 		s.log.Warn("removing session directory", "dir", s.dir, "err", err)
 	}
+}
+
+// diagTail is what a start error quotes of the shell's diagnostics, once
+// the reader has had up to a second to reach the end of the pipe (a shell
+// that just died has its last words there).
+func (s *Shell) diagTail() string {
+	s.diag.Settle()
+	return s.diag.Tail()
 }

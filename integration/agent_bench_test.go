@@ -7,17 +7,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mothreads/mothreads/client"
-	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // sentinelShell is the bash tool of most agents, at its best: one bash on
@@ -85,24 +81,7 @@ func BenchmarkAgentStickyCall(b *testing.B) {
 }
 
 func benchAgentCall(b *testing.B, script string) {
-	dir, err := os.MkdirTemp("", "mtb")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	socket := filepath.Join(dir, "d.sock")
-	d := exec.Command(bin.mothreadsd, "--socket", socket, "--min-idle", "1")
-	logs := new(proctest.Buffer)
-	d.Stderr = logs
-	if err := d.Start(); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { d.Wait(); close(done) }()
-	defer func() { d.Process.Signal(syscall.SIGTERM); <-done }()
-	if !logs.WaitFor("msg=serving", daemonStartBound, done) {
-		b.Fatalf("the daemon did not serve:\n%s", logs)
-	}
+	socket := benchDaemon(b, "--min-idle", "1")
 	ctx := context.Background()
 	c, err := client.Dial(ctx, client.WithSocket(socket))
 	if err != nil {

@@ -22,31 +22,7 @@ import (
 // 2x. Under -race the binaries are race-enabled and the figures mean
 // little.
 func BenchmarkCLIProcess(b *testing.B) {
-	dir, err := os.MkdirTemp("", "mtb")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	socket := filepath.Join(dir, "d.sock")
-	d := exec.Command(bin.mothreadsd, "--socket", socket, "--min-idle", "2")
-	logs := new(proctest.Buffer)
-	d.Stderr = logs
-	if err := d.Start(); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = d.Wait(); close(done) }()
-	defer func() {
-		d.Process.Signal(syscall.SIGTERM)
-		<-done
-		if waitErr != nil {
-			b.Errorf("mothreadsd: %v\n%s", waitErr, logs)
-		}
-	}()
-	if !logs.WaitFor("msg=serving", daemonStartBound, done) {
-		b.Fatalf("the daemon did not serve:\n%s", logs)
-	}
+	socket := benchDaemon(b, "--min-idle", "2")
 	cli := []string{bin.mothreads, "exec", "--socket", socket, "--no-autostart", "-c", "true"}
 	timeProcess(b, cli...) // the daemon's first call
 
@@ -78,4 +54,37 @@ func timeProcess(b *testing.B, argv ...string) (wall, cpu time.Duration) {
 	wall = time.Since(t)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	return wall, time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchDaemon starts mothreadsd with args on a socket of its own for the
+// length of the benchmark, waits until it serves, and returns the socket.
+// The daemon must exit cleanly on SIGTERM at the end.
+func benchDaemon(b *testing.B, args ...string) string {
+	b.Helper()
+	dir, err := os.MkdirTemp("", "mtb")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	socket := filepath.Join(dir, "d.sock")
+	d := exec.Command(bin.mothreadsd, append([]string{"--socket", socket}, args...)...)
+	logs := new(proctest.Buffer)
+	d.Stderr = logs
+	if err := d.Start(); err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = d.Wait(); close(done) }()
+	b.Cleanup(func() {
+		d.Process.Signal(syscall.SIGTERM)
+		<-done
+		if waitErr != nil {
+			b.Errorf("mothreadsd: %v\n%s", waitErr, logs)
+		}
+	})
+	if !logs.WaitFor("msg=serving", daemonStartBound, done) {
+		b.Fatalf("the daemon did not serve:\n%s", logs)
+	}
+	return socket
 }

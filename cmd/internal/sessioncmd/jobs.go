@@ -27,21 +27,16 @@ progress), with their state and command line. In the session itself,
 'mothreads exec --session SESSION -c "kill %1"' works as in a terminal.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), callTimeout)
-			defer cancel()
-			c, err := dial(ctx, resolve)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			s, err := c.Session(ctx, session)
-			if err != nil {
-				return failed(err)
-			}
-			if asJSON {
-				return json.NewEncoder(st.Out).Encode(toJSON(*s).Jobs)
-			}
-			return printJobs(st.Out, s.Jobs)
+			return call(cmd, resolve, func(ctx context.Context, c *client.Client) error {
+				s, err := c.Session(ctx, session)
+				if err != nil {
+					return failed(err)
+				}
+				if asJSON {
+					return json.NewEncoder(st.Out).Encode(toJSON(*s).Jobs)
+				}
+				return printJobs(st.Out, s.Jobs)
+			})
 		},
 	}
 	sessionFlag(cmd, &session)
@@ -134,14 +129,9 @@ whether a command waits for input.`,
 			if len(data) == 0 && !eof {
 				return cli.Usagef("nothing to send: give TEXT, input on stdin, or --eof")
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), callTimeout)
-			defer cancel()
-			c, err := dial(ctx, resolve)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			return failed(c.Input(ctx, session, data, eof, tty))
+			return call(cmd, resolve, func(ctx context.Context, c *client.Client) error {
+				return failed(c.Input(ctx, session, data, eof, tty))
+			})
 		},
 	}
 	sessionFlag(cmd, &session)

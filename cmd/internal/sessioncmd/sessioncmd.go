@@ -52,6 +52,19 @@ func dial(ctx context.Context, resolve func() (target.Target, error)) (*client.C
 }
 
 // failed turns a client error into exit status 125 with a short reason.
+// call dials the daemon that resolve names and runs f with the client, in a
+// context bounded by callTimeout.
+func call(cmd *cobra.Command, resolve func() (target.Target, error), f func(context.Context, *client.Client) error) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), callTimeout)
+	defer cancel()
+	c, err := dial(ctx, resolve)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return f(ctx, c)
+}
+
 func failed(err error) error {
 	if err == nil {
 		return nil
@@ -91,25 +104,20 @@ A sticky session belongs to whoever may call the daemon: anyone it admits
 may list, use, interrupt and close every session.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), callTimeout)
-			defer cancel()
-			c, err := dial(ctx, resolve)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			list, err := c.Sessions(ctx)
-			if err != nil {
-				return failed(err)
-			}
-			if asJSON {
-				out := make([]jsonSession, len(list))
-				for i, s := range list {
-					out[i] = toJSON(s)
+			return call(cmd, resolve, func(ctx context.Context, c *client.Client) error {
+				list, err := c.Sessions(ctx)
+				if err != nil {
+					return failed(err)
 				}
-				return json.NewEncoder(st.Out).Encode(out)
-			}
-			return printSessions(st.Out, list, time.Now())
+				if asJSON {
+					out := make([]jsonSession, len(list))
+					for i, s := range list {
+						out[i] = toJSON(s)
+					}
+					return json.NewEncoder(st.Out).Encode(out)
+				}
+				return printSessions(st.Out, list, time.Now())
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the sessions as a JSON array")
@@ -197,14 +205,9 @@ daemon's --kill-grace). The next call that names it starts a new session.`,
 			if err := named("SESSION", args[0]); err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), callTimeout)
-			defer cancel()
-			c, err := dial(ctx, resolve)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			return failed(c.CloseSession(ctx, args[0]))
+			return call(cmd, resolve, func(ctx context.Context, c *client.Client) error {
+				return failed(c.CloseSession(ctx, args[0]))
+			})
 		},
 	}
 }
@@ -223,14 +226,9 @@ session runs no call.`,
 			if err := named("SESSION", args[0]); err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), callTimeout)
-			defer cancel()
-			c, err := dial(ctx, resolve)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			return failed(c.Interrupt(ctx, args[0]))
+			return call(cmd, resolve, func(ctx context.Context, c *client.Client) error {
+				return failed(c.Interrupt(ctx, args[0]))
+			})
 		},
 	}
 }

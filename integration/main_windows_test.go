@@ -62,17 +62,6 @@ func runWinMain(m *testing.M) int {
 	return code
 }
 
-// goTool finds the go command: go test puts $GOROOT/bin first on PATH.
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	if root := os.Getenv("GOROOT"); root != "" {
-		return filepath.Join(root, "bin", "go")
-	}
-	return "go"
-}
-
 // runWinHelper is the test binary as a helper program:
 //   - cat: copies stdin to stdout;
 //   - tree: starts a copy of itself that sleeps, prints "PID CHILDPID" and

@@ -22,38 +22,13 @@ import (
 // "waking slot N: write pipe: broken pipe" (found by
 // TestFaultIdleSessionPartsKilled in integration).
 func TestSpareChildrenKilled(t *testing.T) {
-	tag := "MT_SPARE=" + proctest.NewMarker()
-	p := testPool(t, pool.Config{MinIdle: 2, MaxSessions: 3, Env: append(os.Environ(), tag)})
-	for range 4 {
-		wantExit(t, run(t, p, script("echo warm")), 0)
-	}
-	if err := p.WaitWarm(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	var killed []int
-	for _, pid := range taggedProcesses(tag) {
-		// A spare child's parent is its session's forker, whose parent is
-		// the session's shell, the test's child.
-		parent := parentPID(pid)
-		if parent != os.Getpid() && parentPID(parent) != os.Getpid() && strings.HasPrefix(cmdlineOf(parent), "mothreads-session-") {
-			if fd, err := unix.PidfdOpen(pid, 0); err == nil {
-				defer unix.Close(fd)
-				if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
-					killed = append(killed, fd)
-				}
-			}
-		}
-	}
-	if len(killed) < 2 {
-		t.Fatalf("killed %d spare children, want at least 2", len(killed))
-	}
-	// Wait until they are dead: a child killed while its call is being
-	// woken would rightly report that call killed by SIGKILL.
-	for _, fd := range killed {
-		if n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 5000); n != 1 {
-			t.Fatalf("a killed child did not die: %v", err)
-		}
-	}
+	// A spare child's parent is its session's forker, whose parent is the
+	// session's shell, the test's child. A child killed while its call is
+	// being woken would rightly report that call killed by SIGKILL: they
+	// are dead before any call.
+	p := warmPoolKilling(t, "spare children", func(parent int) bool {
+		return parent != os.Getpid() && parentPID(parent) != os.Getpid() && strings.HasPrefix(cmdlineOf(parent), "mothreads-session-")
+	})
 	for i := range 6 {
 		want := strconv.Itoa(i) + "\n"
 		req := script("echo " + strconv.Itoa(i))
@@ -74,34 +49,9 @@ func TestSpareChildrenKilled(t *testing.T) {
 // A session whose forker dies (the subshell that forks the children for
 // calls) is replaced before a call is given to it.
 func TestForkerKilled(t *testing.T) {
-	tag := "MT_FORKER=" + proctest.NewMarker()
-	p := testPool(t, pool.Config{MinIdle: 2, MaxSessions: 3, Env: append(os.Environ(), tag)})
-	for range 4 {
-		wantExit(t, run(t, p, script("echo warm")), 0)
-	}
-	if err := p.WaitWarm(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	var killed []int
-	for _, pid := range taggedProcesses(tag) {
-		parent := parentPID(pid)
-		if parent != os.Getpid() && parentPID(parent) == os.Getpid() {
-			if fd, err := unix.PidfdOpen(pid, 0); err == nil {
-				defer unix.Close(fd)
-				if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
-					killed = append(killed, fd)
-				}
-			}
-		}
-	}
-	if len(killed) < 2 {
-		t.Fatalf("killed %d forkers, want at least 2", len(killed))
-	}
-	for _, fd := range killed {
-		if n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 5000); n != 1 {
-			t.Fatalf("a killed forker did not die: %v", err)
-		}
-	}
+	p := warmPoolKilling(t, "forkers", func(parent int) bool {
+		return parent != os.Getpid() && parentPID(parent) == os.Getpid()
+	})
 	for i := range 4 {
 		o, err := tryRun(p, script("echo "+strconv.Itoa(i)))
 		if err != nil {
@@ -112,6 +62,42 @@ func TestForkerKilled(t *testing.T) {
 			t.Errorf("call %d: stdout %q stderr %q", i, o.stdout, o.stderr)
 		}
 	}
+}
+
+// warmPoolKilling warms a pool (two idle sessions of at most three), kills
+// with SIGKILL each of its processes that pick (given its parent's pid)
+// chooses, at least two of them, and returns the pool once they are dead.
+func warmPoolKilling(t *testing.T, what string, pick func(parent int) bool) *pool.Pool {
+	t.Helper()
+	tag := "MT_KILLED=" + proctest.NewMarker()
+	p := testPool(t, pool.Config{MinIdle: 2, MaxSessions: 3, Env: append(os.Environ(), tag)})
+	for range 4 {
+		wantExit(t, run(t, p, script("echo warm")), 0)
+	}
+	if err := p.WaitWarm(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var killed []int
+	for _, pid := range taggedProcesses(tag) {
+		if !pick(parentPID(pid)) {
+			continue
+		}
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			t.Cleanup(func() { unix.Close(fd) })
+			if unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
+				killed = append(killed, fd)
+			}
+		}
+	}
+	if len(killed) < 2 {
+		t.Fatalf("killed %d %s, want at least 2", len(killed), what)
+	}
+	for _, fd := range killed {
+		if n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 5000); n != 1 {
+			t.Fatalf("one of the killed %s did not die: %v", what, err)
+		}
+	}
+	return p
 }
 
 // taggedProcesses returns the processes with tag (KEY=VALUE) in their

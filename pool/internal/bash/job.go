@@ -240,18 +240,14 @@ func needsQuote(c byte) bool {
 		c == '/' || c == '.' || c == '_' || c == '-' || c == '+' || c == ',' || c == ':' || c == '@' || c == '%')
 }
 
-// frameJob encodes j as the block an isolated child reads, or says that it
-// is too large for the block's framing (maxBlock: a request with no size
-// limit, or whose values quote grows past it).
-func frameJob(j *job) ([]byte, error) {
+// encodeChecked is encodeJob, or an error if the code is too large for a
+// block's framing (maxBlock: a request with no size limit, or whose values
+// quote grows past it).
+func encodeChecked(j *job) (string, error) {
 	code := encodeJob(j)
 	if len(code) > maxBlock {
-		return nil, jobTooLarge(len(code))
+		return "", &driver.RequestError{Field: "command", Kind: driver.TooLarge,
+			Problem: fmt.Sprintf("the command and its environment take %d bytes as shell code, over the session protocol's %d", len(code), maxBlock)}
 	}
-	return appendBlock(nil, code), nil
-}
-
-func jobTooLarge(n int) error {
-	return &driver.RequestError{Field: "command", Kind: driver.TooLarge,
-		Problem: fmt.Sprintf("the command and its environment take %d bytes as shell code, over the session protocol's %d", n, maxBlock)}
+	return code, nil
 }

@@ -54,7 +54,7 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 		return nil, err
 	}
 	j.slot = sl.n
-	code, err := frameJob(j)
+	code, err := encodeChecked(j)
 	if err != nil {
 		s.finishSlot(sl)
 		return nil, err
@@ -88,7 +88,7 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	sl.o, sl.e = nil, nil
 	out.Start()
 
-	in := newInput(sl.i, code, c.Req.Stdin)
+	in := newInput(sl.i, appendBlock(nil, code), c.Req.Stdin)
 	sl.i = nil
 	defer in.close()
 
@@ -158,18 +158,9 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 
 // takeSlot waits until the next slot's child is ready, and takes it.
 func (s *Shell) takeSlot(c *driver.Call) (*slot, error) {
-	s.mu.Lock()
-	sl := s.slots[s.next]
-	s.mu.Unlock()
-	if sl == nil {
-		// The spares are forked after each call's result (see runSlot): a
-		// call that comes before that forks its child now.
-		if err := s.forkAhead(); err != nil {
-			return nil, err
-		}
-		s.mu.Lock()
-		sl = s.slots[s.next]
-		s.mu.Unlock()
+	sl, err := s.nextSlot()
+	if err != nil {
+		return nil, err
 	}
 	if sl == nil {
 		return nil, fmt.Errorf("%s: slot %d was never announced", s.name, s.next)

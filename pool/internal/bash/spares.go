@@ -173,22 +173,27 @@ func (s *Shell) Ready() *signals.Signal {
 	if s.spec.Sticky {
 		return signals.And()
 	}
+	if sl, err := s.nextSlot(); err == nil && sl != nil {
+		return &sl.ready
+	}
+	return &s.gone
+}
+
+// nextSlot returns the slot of the next call (nil: none, the session is
+// closing). The spares are forked after each call's result (see runSlot):
+// one that was not asked for yet is asked for now, so that neither a call
+// that comes first nor a wait for warmth waits for the next call.
+func (s *Shell) nextSlot() (*slot, error) {
 	s.mu.Lock()
 	sl := s.slots[s.next]
 	s.mu.Unlock()
-	if sl == nil {
-		// The spares are forked after each call's result (see runSlot): a
-		// child that has not been asked for yet is asked for now, or the
-		// session would not be ready until its next call.
-		if err := s.forkAhead(); err != nil {
-			return &s.gone
-		}
-		s.mu.Lock()
-		sl = s.slots[s.next]
-		s.mu.Unlock()
+	if sl != nil {
+		return sl, nil
 	}
-	if sl == nil {
-		return &s.gone
+	if err := s.forkAhead(); err != nil {
+		return nil, err
 	}
-	return &sl.ready
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.slots[s.next], nil
 }

@@ -117,9 +117,9 @@ func (s *Shell) runSticky(c *driver.Call) (*driver.Result, error) {
 		}
 		s.mu.Unlock()
 	}()
-	code := encodeJob(j)
-	if len(code) > maxBlock {
-		return nil, jobTooLarge(len(code))
+	code, err := encodeChecked(j)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.send(stickyCall(n, code)); err != nil {
 		return nil, err

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // runDir is the pool's own directory under Config.RuntimeDir, which holds
@@ -19,22 +21,34 @@ type runDir struct {
 	unlock func()
 }
 
-// runDirPattern names the pools' directories; the * is random.
-const runDirPattern = "mothreads-pool-*"
+// runDirPattern names the pools' directories; the * is random. A directory
+// is made as newDirPrefix+random, locked, then renamed to poolDirPrefix+random,
+// so that a sweep never finds a live pool's directory before its lock.
+const (
+	runDirPattern = poolDirPrefix + "*"
+	poolDirPrefix = "mothreads-pool-"
+	newDirPrefix  = "mothreads-new-"
+)
 
 // openRunDir makes and locks the pool's directory in parent, after removing
 // the directories there of pools that are gone. A directory it cannot
 // remove is logged and left.
 func openRunDir(parent string, log *slog.Logger) (*runDir, error) {
 	sweepRunDirs(parent, log)
-	dir, err := os.MkdirTemp(parent, runDirPattern)
+	made, err := os.MkdirTemp(parent, newDirPrefix+"*")
 	if err != nil {
 		return nil, fmt.Errorf("config runtime_dir: %w", err)
 	}
-	unlock, err := lockRunDir(dir)
+	unlock, err := lockRunDir(made)
 	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("config runtime_dir: lock %s: %w", dir, err)
+		os.RemoveAll(made)
+		return nil, fmt.Errorf("config runtime_dir: lock %s: %w", made, err)
+	}
+	dir := filepath.Join(parent, poolDirPrefix+strings.TrimPrefix(filepath.Base(made), newDirPrefix))
+	if err := os.Rename(made, dir); err != nil {
+		unlock()
+		os.RemoveAll(made)
+		return nil, fmt.Errorf("config runtime_dir: %w", err)
 	}
 	return &runDir{path: dir, unlock: unlock}, nil
 }
@@ -49,9 +63,16 @@ func (d *runDir) close(log *slog.Logger) {
 
 // sweepRunDirs removes the directories in parent of pools that no longer
 // run: a directory whose lock nobody holds, owned by this user, not a
-// symbolic link.
+// symbolic link; and one that a pool died making (newDirPrefix) a minute
+// ago or more.
 func sweepRunDirs(parent string, log *slog.Logger) {
 	matches, _ := filepath.Glob(filepath.Join(parent, runDirPattern))
+	made, _ := filepath.Glob(filepath.Join(parent, newDirPrefix+"*"))
+	for _, dir := range made {
+		if fi, err := os.Lstat(dir); err == nil && time.Since(fi.ModTime()) > time.Minute {
+			matches = append(matches, dir)
+		}
+	}
 	for _, dir := range matches {
 		if !ownDir(dir) {
 			continue

@@ -5,6 +5,7 @@ package pool_test
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -64,4 +65,27 @@ func TestStaleRunDirsAreRemoved(t *testing.T) {
 	if len(left) != 1 || left[0] != live {
 		t.Errorf("pool directories after the pool stopped: %v, want only %s", left, live)
 	}
+}
+
+// Pools that start at once in one runtime directory all start: a pool's
+// sweep once locked (and removed) the directory another had just made and
+// not yet locked, which then failed to start (seen in CI).
+func TestPoolsStartTogether(t *testing.T) {
+	parent := t.TempDir()
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			root := threads.NewRoot("test", threads.Logger(testLogger(t)))
+			defer func() { root.Stop(); root.Join() }()
+			p, err := pool.New(root, pool.Config{RuntimeDir: parent, Launcher: launcher(), MinIdle: 1})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if o, err := tryRun(p, script("echo ok")); err != nil || o.stdout != "ok\n" {
+				t.Errorf("a call: %v, %v", o.Result, err)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -185,10 +185,10 @@ func orOfTwo() {
 func orOfTwoWatched() {
 	x, y := signals.New(), signals.New()
 	either := signals.Or(x, y)
-	done, release := either.Watch()
+	w := either.Watch()
 	y.Go()
-	<-done
-	release()
+	<-w.Done()
+	w.Release()
 }
 
 func selectOfTwo() {

@@ -14,7 +14,7 @@ import (
 //
 // The result is lazy: it registers on its inputs only while somebody watches
 // it, and removes those registrations when it fires or when the last watcher
-// lets go. Wait, WaitTill, Watch's release, and Then's stop all let go, so a
+// lets go. Wait, WaitTill, a Watch's Release, and Then's stop all let go, so a
 // loop that bounds each wait with Or(stop, timeout) leaves nothing behind on
 // stop, whichever side wins; a result nobody watches costs its inputs
 // nothing. Only Done keeps the result registered until it fires (see Done).
@@ -77,14 +77,19 @@ func And(sigs ...*Signal) *Signal {
 // watcher attaches the result to its inputs, the last one to leave detaches
 // it, and firing detaches it for good. The mutable fields are guarded by the
 // result Signal's mu.
+//
+// The first attachment is allocated with the composite (first): a later one
+// is allocated afresh, since nodes of a detached attachment may still run
+// (see attachment) and must not count into a newer one.
 type composite struct {
-	all    bool      // And; otherwise Or
-	inputs []*Signal // immutable
-	inline [2]*Signal
+	all       bool // And; otherwise Or
+	firstUsed bool
+	watchers  int32
+	inputs    []*Signal // immutable
+	inline    [2]*Signal
 
-	watchers int
-	slots    uint64      // release slots held by Watch callers, one bit each
-	att      *attachment // current registrations, or nil
+	att   *attachment // current registrations, or nil
+	first attachment
 }
 
 // compositeSignal allocates a result and its composite together.
@@ -151,18 +156,11 @@ func (s *Signal) orOfPlain() (a, b, own chan struct{}, ok bool) {
 }
 
 // watch adds a watcher of the composite s and, if wantCh, returns s's
-// channel. If the inputs have already decided s, it fires s instead of
-// attaching; otherwise the first watcher attaches s to its inputs. A watch of
-// a fired s counts nothing, and unwatch then does nothing.
-func (s *Signal) watch(wantCh bool) chan struct{} {
-	ch, _, _ := s.watchSlot(wantCh, false)
-	return ch
-}
-
-// watchSlot is watch; it reports whether it counted a watcher (not if s had
-// fired), and with wantSlot it also reserves one of the 64 release slots of s
-// for the caller (see Watch) and returns its bit, or 0 if none was free.
-func (s *Signal) watchSlot(wantCh, wantSlot bool) (ch chan struct{}, slot uint64, counted bool) {
+// channel; it reports whether it counted a watcher. If the inputs have
+// already decided s, it fires s instead of attaching; otherwise the first
+// watcher attaches s to its inputs. A watch of a fired s counts nothing, and
+// unwatch then does nothing.
+func (s *Signal) watch(wantCh bool) (ch chan struct{}, counted bool) {
 	c := s.comp
 	s.mu.Lock()
 	if wantCh {
@@ -170,25 +168,24 @@ func (s *Signal) watchSlot(wantCh, wantSlot bool) (ch chan struct{}, slot uint64
 	}
 	if s.fired.Load() {
 		s.mu.Unlock()
-		return ch, 0, false
+		return ch, false
 	}
 	c.watchers++
-	if wantSlot {
-		if free := ^c.slots; free != 0 {
-			slot = free & -free
-			c.slots |= slot
-		}
-	}
 	if c.att != nil {
 		s.mu.Unlock()
-		return ch, slot, true
+		return ch, true
 	}
 	if c.settled() {
 		s.mu.Unlock()
 		s.Go()
-		return ch, 0, false
+		return ch, false
 	}
-	a := &attachment{s: s, c: c}
+	a := &c.first
+	if c.firstUsed {
+		a = new(attachment)
+	}
+	c.firstUsed = true
+	a.s = s
 	a.remaining.Store(int32(len(c.inputs)))
 	if len(c.inputs) <= len(a.inline) {
 		a.nodes = a.inline[:len(c.inputs)]
@@ -198,25 +195,21 @@ func (s *Signal) watchSlot(wantCh, wantSlot bool) (ch chan struct{}, slot uint64
 	c.att = a
 	s.mu.Unlock()
 	a.attach()
-	return ch, slot, true
+	return ch, true
 }
 
 // unwatch drops a watcher of the composite s; the last one detaches s from
-// its inputs. With slot != 0 it drops the watcher only if that slot is still
-// reserved, which makes a Watch's release idempotent.
-func (s *Signal) unwatch() { s.unwatchSlot(0) }
-
-func (s *Signal) unwatchSlot(slot uint64) {
+// its inputs.
+func (s *Signal) unwatch() {
 	if s.fired.Load() {
 		return
 	}
 	c := s.comp
 	s.mu.Lock()
-	if s.fired.Load() || c.watchers == 0 || (slot != 0 && c.slots&slot == 0) {
+	if s.fired.Load() || c.watchers == 0 {
 		s.mu.Unlock()
 		return
 	}
-	c.slots &^= slot
 	c.watchers--
 	a := c.att
 	if c.watchers > 0 || a == nil {
@@ -237,8 +230,7 @@ func (s *Signal) unwatchSlot(slot uint64) {
 // attachment counts its own inputs (remaining), so a stale attachment never
 // miscounts a newer one.
 type attachment struct {
-	s         *Signal
-	c         *composite
+	s         *Signal      // the composite
 	remaining atomic.Int32 // And: inputs not yet fired
 	// state holds how many nodes, in order, attach has dealt with (each is
 	// registered, or its input had fired), and the detached bit; attach and
@@ -253,7 +245,7 @@ const detachedBit = 1 << 30
 // attach registers a node on every input, in order, and stops (undoing its
 // last step) as soon as the attachment is detached, which firing does too.
 func (a *attachment) attach() {
-	for i, in := range a.c.inputs {
+	for i, in := range a.s.comp.inputs {
 		if a.state.Load()&detachedBit != 0 { // fired by an earlier input, or released
 			return
 		}
@@ -284,7 +276,7 @@ func (a *attachment) detach() {
 	if old&detachedBit != 0 {
 		return
 	}
-	for i, in := range a.c.inputs[:old] {
+	for i, in := range a.s.comp.inputs[:old] {
 		in.unlink(&a.nodes[i])
 		if in.comp != nil {
 			in.unwatch()
@@ -294,7 +286,7 @@ func (a *attachment) detach() {
 
 // inputFired runs when one of the inputs fires.
 func (a *attachment) inputFired() {
-	if !a.c.all || a.remaining.Add(-1) == 0 {
+	if !a.s.comp.all || a.remaining.Add(-1) == 0 {
 		a.s.Go()
 	}
 }

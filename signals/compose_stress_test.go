@@ -38,13 +38,13 @@ func TestCompositeUnwatchedIsDerived(t *testing.T) {
 func TestAndReattachCountsOnlyItsOwnInputs(t *testing.T) {
 	a, b := signals.New(), signals.New()
 	all := signals.And(a, b)
-	_, release := all.Watch()
-	release()
+	w := all.Watch()
+	w.Release()
 	a.Go()
-	ch, release := all.Watch()
-	defer release()
+	w = all.Watch()
+	defer w.Release()
 	select {
-	case <-ch:
+	case <-w.Done():
 		t.Fatal("And fired with b pending")
 	default:
 	}
@@ -52,7 +52,7 @@ func TestAndReattachCountsOnlyItsOwnInputs(t *testing.T) {
 		t.Fatal("And reports fired with b pending")
 	}
 	b.Go()
-	<-ch
+	<-w.Done()
 }
 
 // TestCompositeStress fires inputs while watchers come and go, on every
@@ -90,12 +90,12 @@ func TestCompositeStress(t *testing.T) {
 						s.WaitTill(bound)
 					}
 				case 1:
-					ch, release := s.Watch()
+					w := s.Watch()
 					select {
-					case <-ch:
+					case <-w.Done():
 					case <-bound.Done():
 					}
-					release()
+					w.Release()
 				case 2:
 					stop := s.Then(func() {})
 					bound.Wait()

@@ -179,3 +179,31 @@ func TestNestedCompositesCollect(t *testing.T) {
 	}
 	gcUntil(t, func() bool { return stop.NumCallbacks() == 0 })
 }
+
+// TestWatchedOrAllocations pins what a watched Or of two costs on top of its
+// inputs: the result with its first registrations (one allocation) and its
+// channel; a Watch is a value. The target, an Or within 2x
+// of a select of two channels, rests on this count (BenchmarkOrVersusSelect
+// measures the ratio): a new allocation per watch shows here first.
+func TestWatchedOrAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	x, y := signals.New(), signals.New()
+	got := testing.AllocsPerRun(1000, func() {
+		either := signals.Or(x, y)
+		w := either.Watch()
+		w.Release()
+		select {
+		case <-w.Done():
+			t.Fatal("Or fired with both inputs pending")
+		default:
+		}
+	})
+	if got > 2 {
+		t.Errorf("a watched Or of two makes %v allocations, want at most 2 (result, channel)", got)
+	}
+	if n := x.NumCallbacks() + y.NumCallbacks(); n != 0 {
+		t.Errorf("%d callbacks left on the inputs", n)
+	}
+}

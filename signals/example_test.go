@@ -102,7 +102,7 @@ func ExampleAfter() {
 	// Output: work Till fired: true drain deadline fired: false
 }
 
-// A bounded wait in a select: Watch gives the channel and the release that
+// A bounded wait in a select: Watch gives the channel, and its Release
 // takes the Or off its long-lived inputs again.
 func ExampleSignal_Watch() {
 	pleaseStop := signals.New() // lives as long as the program
@@ -111,14 +111,14 @@ func ExampleSignal_Watch() {
 	results := make(chan int, 1)
 	results <- 42
 
-	bound, unwatch := signals.Or(pleaseStop, timeout).Watch()
+	bound := signals.Or(pleaseStop, timeout).Watch()
 	select {
 	case r := <-results:
 		fmt.Println("result", r)
-	case <-bound:
+	case <-bound.Done():
 		fmt.Println("stopped or timed out")
 	}
-	unwatch()
+	bound.Release()
 	fmt.Println("left on pleaseStop:", pleaseStop.NumCallbacks())
 	// Output:
 	// result 42

@@ -87,32 +87,70 @@ func TestThenStopReleasesComposite(t *testing.T) {
 	}
 }
 
-// TestWatchReleases: Watch is Done with a release; once released, a
-// composite that never fired is gone from its inputs, and a second release
+// TestWatchReleases: a Watch is Done with a Release; once released, a
+// composite that never fired is gone from its inputs, and a second Release
 // is harmless.
 func TestWatchReleases(t *testing.T) {
 	stop := signals.New()
 	o := signals.Or(stop, signals.New())
-	ch, release := o.Watch()
-	ch2, release2 := o.Watch()
+	w := o.Watch()
+	w2 := o.Watch()
 	if stop.NumCallbacks() != 1 {
 		t.Fatalf("stop holds %d callbacks while watched, want 1", stop.NumCallbacks())
 	}
-	release()
-	release() // harmless: counted once
+	w.Release()
+	w.Release() // harmless: counted once
 	if stop.NumCallbacks() != 1 {
-		t.Fatal("one release dropped the other watcher's registration")
+		t.Fatal("one Release dropped the other watcher's registration")
 	}
-	release2()
+	w2.Release()
 	if have := stop.NumCallbacks(); have != 0 {
 		t.Fatalf("stop holds %d callbacks after every watcher released", have)
 	}
-	if ch != ch2 {
+	if w.Done() != w2.Done() {
 		t.Fatal("Watch returned two channels for one Signal")
 	}
 	// Watched again, it still works.
-	ch, release = o.Watch()
-	defer release()
+	w = o.Watch()
+	defer w.Release()
 	stop.Go()
-	<-ch
+	<-w.Done()
+}
+
+// TestLateSecondReleaseKeepsANewerWatch: a watcher that releases twice, the
+// second time after somebody else started watching, must not drop the newer
+// watcher's registration. (Release slots shared by bit once let the second
+// release free the slot the newer watcher had been given: the composite left
+// its inputs while watched, and its channel never closed.)
+func TestLateSecondReleaseKeepsANewerWatch(t *testing.T) {
+	stop := signals.New()
+	o := signals.Or(stop, signals.New())
+	first := o.Watch()
+	first.Release()
+	newer := o.Watch()
+	defer newer.Release()
+	first.Release()
+	if have := stop.NumCallbacks(); have != 1 {
+		t.Fatalf("stop holds %d callbacks while a watch is held, want 1", have)
+	}
+	stop.Go() // runs the composite's registration, which fires it, before returning
+	select {
+	case <-newer.Done():
+	default:
+		t.Fatal("the newer watch's channel did not close when its input fired")
+	}
+}
+
+// TestZeroWatch: the zero Watch watches nothing and releases nothing.
+func TestZeroWatch(t *testing.T) {
+	var w signals.Watch
+	if w.Done() != nil {
+		t.Fatal("the zero Watch has a channel")
+	}
+	w.Release()
+	never := signals.Never().Watch()
+	if never.Done() != nil {
+		t.Fatal("a Watch of Never has a channel")
+	}
+	never.Release()
 }

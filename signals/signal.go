@@ -26,22 +26,22 @@ type Signal struct {
 	fired atomic.Bool // set as Go starts
 	done  atomic.Bool // set once Go has run the callbacks
 	never bool        // immutable: the Signal returned by Never
+	n     int32       // len of the callback list; guarded by mu
 	comp  *composite  // immutable: the inputs of an Or or And result
 
 	mu   sync.Mutex
 	ch   chan struct{} // created on first Done; closed once done
-	head *callback     // registered callbacks, in registration order
-	tail *callback
-	n    int // len of the callback list
+	head *callback     // registered callbacks, in registration order; head.prev is the last
 }
 
 // callback is one registration on a Signal: a function to run, or a
 // composite's attachment to tell that this input fired.
 type callback struct {
-	f          func()
-	att        *attachment
-	prev, next *callback
-	linked     bool // guarded by the owning Signal's mu
+	f   func()
+	att *attachment
+	// next is nil on the last node; prev is the last node on the first one,
+	// so a node is in its Signal's list exactly when prev is not nil.
+	prev, next *callback // guarded by the owning Signal's mu
 }
 
 func (c *callback) run() {
@@ -94,7 +94,7 @@ func (s *Signal) Go() bool {
 	}
 	s.fired.Store(true)
 	list := s.head
-	s.head, s.tail, s.n = nil, nil, 0
+	s.head, s.n = nil, 0
 	var att *attachment
 	if s.comp != nil { // a composite never attaches again once fired
 		att, s.comp.att = s.comp.att, nil
@@ -140,36 +140,10 @@ func (s *Signal) Fired() bool {
 // it.
 func (s *Signal) Done() <-chan struct{} {
 	if s.comp != nil {
-		return s.watch(true)
+		ch, _ := s.watch(true)
+		return ch
 	}
 	return s.channel()
-}
-
-// Watch returns the channel Done returns, and a release function to call once
-// the channel is no longer watched. Until release is called (or s fires), a
-// result of Or or And stays registered on its inputs, so that the channel
-// closes when they decide it; release drops that registration. For any other
-// Signal release does nothing. Calling release more than once is harmless.
-//
-// Trap: after release, the channel of a result of Or or And that has not
-// fired may never close; stop watching it first.
-func (s *Signal) Watch() (done <-chan struct{}, release func()) {
-	if s.comp == nil {
-		return s.channel(), func() {}
-	}
-	ch, slot, counted := s.watchSlot(true, true)
-	switch {
-	case !counted: // s has fired: nothing to release
-		return ch, func() {}
-	case slot != 0: // the slot makes release idempotent
-		return ch, func() { s.unwatchSlot(slot) }
-	}
-	var released atomic.Bool // more than 64 watchers at once
-	return ch, func() {
-		if released.CompareAndSwap(false, true) {
-			s.unwatch()
-		}
-	}
 }
 
 // Wait blocks until s has fired and its callbacks have run.
@@ -204,7 +178,7 @@ func (s *Signal) WaitTill(till *Signal) bool {
 	}
 	var sch, tch chan struct{}
 	if s.comp != nil {
-		sch = s.watch(true)
+		sch, _ = s.watch(true)
 		defer s.unwatch()
 	} else {
 		sch = s.channel()
@@ -222,7 +196,7 @@ func (s *Signal) WaitTill(till *Signal) bool {
 		return s.Fired()
 	}
 	if till.comp != nil {
-		tch = till.watch(true)
+		tch, _ = till.watch(true)
 		defer till.unwatch()
 	} else {
 		tch = till.channel()
@@ -267,7 +241,7 @@ func (s *Signal) Then(f func()) (stop func() bool) {
 func (s *Signal) NumCallbacks() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.n
+	return int(s.n)
 }
 
 // String describes the state of s for logs.
@@ -338,13 +312,15 @@ func (s *Signal) link(c *callback) bool {
 	if s.fired.Load() {
 		return false
 	}
-	c.prev, c.next, c.linked = s.tail, nil, true
-	if s.tail != nil {
-		s.tail.next = c
-	} else {
+	if s.head == nil {
+		c.prev, c.next = c, nil
 		s.head = c
+	} else {
+		last := s.head.prev
+		c.prev, c.next = last, nil
+		last.next = c
+		s.head.prev = c
 	}
-	s.tail = c
 	s.n++
 	return true
 }
@@ -357,19 +333,19 @@ func (s *Signal) unlink(c *callback) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !c.linked || s.fired.Load() {
+	if s.fired.Load() || c.prev == nil { // not in the list
 		return false
 	}
-	c.linked = false
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else {
+	if c == s.head {
 		s.head = c.next
-	}
-	if c.next != nil {
-		c.next.prev = c.prev
 	} else {
-		s.tail = c.prev
+		c.prev.next = c.next
+	}
+	switch {
+	case c.next != nil:
+		c.next.prev = c.prev
+	case s.head != nil: // c was the last node
+		s.head.prev = c.prev
 	}
 	c.prev, c.next = nil, nil
 	s.n--

@@ -172,12 +172,12 @@ func (s *sleeper) sleep(till *signals.Signal) {
 		<-s.wake
 		return
 	}
-	done, release := till.Watch()
+	w := till.Watch()
 	select {
 	case <-s.wake:
-	case <-done:
+	case <-w.Done():
 	}
-	release()
+	w.Release()
 }
 
 // leave is called with the mutex held again after sleep: it removes s from the

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 
 	"github.com/mothreads/mothreads/signals"
 )
@@ -43,23 +44,30 @@ func TestThenStopRacingGo(t *testing.T) {
 }
 
 // TestWaitTillTrueMeansCallbacksRan: WaitTill waits "as for Wait", so when it
-// reports that s fired, s's callbacks have run, even when till fired too.
+// reports that s fired, s's callbacks have run, even when till fired too and
+// s is still running them.
 func TestWaitTillTrueMeansCallbacksRan(t *testing.T) {
-	s, till := signals.New(), signals.New()
-	inCallback, finish := make(chan struct{}), make(chan struct{})
-	var done atomic.Bool
-	s.Then(func() {
-		close(inCallback)
-		<-finish
-		done.Store(true)
+	synctest.Test(t, func(t *testing.T) {
+		s, till := signals.New(), signals.New()
+		inCallback, finish := make(chan struct{}), make(chan struct{})
+		var done atomic.Bool
+		s.Then(func() {
+			close(inCallback)
+			<-finish
+			done.Store(true)
+		})
+		go s.Go()
+		<-inCallback
+		till.Go()
+		wrong := make(chan bool, 1)
+		go func() {
+			got := s.WaitTill(till)
+			wrong <- got && !done.Load()
+		}()
+		synctest.Wait() // WaitTill has returned, or waits for the callback
+		close(finish)
+		if <-wrong {
+			t.Fatal("WaitTill reported s fired while s's callbacks were still running")
+		}
 	})
-	go s.Go()
-	<-inCallback
-	till.Go()
-	got := s.WaitTill(till)
-	close(finish)
-	if got && !done.Load() {
-		t.Fatal("WaitTill reported s fired while s's callbacks were still running")
-	}
-	s.Wait()
 }

@@ -193,7 +193,7 @@ func (s *Signal) WaitTill(till *Signal) bool {
 		case <-b:
 		case <-own:
 		}
-		return s.Fired()
+		return s.firedAfterTill()
 	}
 	if till.comp != nil {
 		tch, _ = till.watch(true)
@@ -205,8 +205,20 @@ func (s *Signal) WaitTill(till *Signal) bool {
 	case <-sch:
 		return true
 	case <-tch:
-		return s.Fired()
+		return s.firedAfterTill()
 	}
+}
+
+// firedAfterTill is WaitTill's answer once till has fired: whether s has
+// fired too, and if so, only once s's callbacks have run (they are running
+// now, on the goroutine that fired s), so that true means what Wait's
+// return means.
+func (s *Signal) firedAfterTill() bool {
+	if !s.Fired() {
+		return false
+	}
+	s.Wait()
+	return true
 }
 
 // Then arranges for f to run once when s fires; if s has already fired, f runs

@@ -8,6 +8,8 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"strings"
+
+	"github.com/mothreads/mothreads/signals"
 )
 
 // Main runs fn as the body of a new root thread named name and turns the
@@ -20,8 +22,11 @@ import (
 // stop, every pending Till fires, and each parent joins its children, the
 // last started first, within their stop timeouts. A second one forces the
 // shutdown (see Force): Main returns promptly, naming the threads still
-// running. SIGUSR1 (on Unix) writes every goroutine's stack, with the live
-// threads listed first, to DumpTo (default os.Stderr).
+// running. That holds when fn itself has not returned (it waits for a
+// worker that does not stop, say): Main then returns without it, naming the
+// root among them, and without fn's error, which nobody can wait for.
+// SIGUSR1 (on Unix) writes every goroutine's stack, with the live threads
+// listed first, to DumpTo (default os.Stderr).
 //
 // fn should start the program's threads as children of the root and then
 // wait for t.PleaseStop(); when fn returns, on its own or because it was
@@ -42,12 +47,24 @@ func Main(name string, fn Func, opts ...Option) error {
 	signal.Notify(sigs, dumpSignals...)
 	defer signal.Stop(sigs)
 
-	go root.run(func(t *Thread) (any, error) { return nil, fn(t) })
+	var returned signals.Signal // fn has returned (or panicked, or called Goexit)
+	go root.run(func(t *Thread) (any, error) {
+		defer returned.Go()
+		return nil, fn(t)
+	})
 
 	stops := 0
+	forced := root.tree.forced.Done()
 	for !root.stopped.Fired() {
 		select {
 		case <-root.stopped.Done():
+		case <-forced:
+			if !returned.Fired() {
+				// Forced: stop waiting for a body that has not returned, as
+				// joins stop waiting for children that have not stopped.
+				return fmt.Errorf("threads did not stop: %s", strings.Join(root.Running(), ", "))
+			}
+			root.stopped.Wait() // prompt: the root's joins stop waiting too
 		case s := <-sigs:
 			if isDump(s) {
 				root.Logger().Info("dumping goroutine stacks", "signal", s.String())

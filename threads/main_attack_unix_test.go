@@ -1,0 +1,57 @@
+//go:build unix
+
+package threads_test
+
+import (
+	"log/slog"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mothreads/mothreads/signals"
+	"github.com/mothreads/mothreads/threads"
+)
+
+// TestMainSecondSignalReturnsWhileTheBodyWaits: Main promises that a second
+// signal makes it return promptly, naming the threads still running. A root
+// body that waits for its own worker after the first signal (as the ordered
+// shutdown example does) must not hold Main when that worker does not stop.
+func TestMainSecondSignalReturnsWhileTheBodyWaits(t *testing.T) {
+	ready := make(chan *threads.Thread, 1)
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- threads.Main("main", func(root *threads.Thread) error {
+			w := threads.Go(root, "stubborn", func(*threads.Thread) error {
+				<-release
+				return nil
+			})
+			ready <- root
+			root.PleaseStop().Wait()
+			w.Stopped().Wait() // the body waits for its worker, ignoring Forced
+			return nil
+		}, threads.Logger(slog.New(slog.DiscardHandler)))
+	}()
+	root := <-ready
+	syscall.Kill(syscall.Getpid(), syscall.SIGINT)
+	root.PleaseStop().Wait()
+	syscall.Kill(syscall.Getpid(), syscall.SIGINT)
+	root.Forced().Wait()
+
+	// The bound only decides how long a failing run takes.
+	bound, stop := signals.After(time.Second)
+	defer stop()
+	var err error
+	select {
+	case err = <-done:
+	case <-bound.Done():
+		close(release)
+		<-done
+		t.Fatal("Main did not return after the second signal while its body waited for a stubborn worker")
+	}
+	close(release)
+	if err == nil || !strings.Contains(err.Error(), "main/stubborn") {
+		t.Fatalf("Main = %v, want an error naming main/stubborn", err)
+	}
+}

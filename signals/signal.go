@@ -168,6 +168,9 @@ func (s *Signal) Wait() {
 // Either may be a result of Or or And: it is registered on its inputs only
 // while WaitTill waits, so a bound such as Or(stop, timeout) leaves nothing
 // behind on stop when the wait ends.
+//
+// Trap: as Wait, it must not be called from one of s's own callbacks: when
+// till has fired and s is firing, it waits for s's callbacks to finish.
 func (s *Signal) WaitTill(till *Signal) bool {
 	if s.done.Load() {
 		return true
@@ -224,7 +227,8 @@ func (s *Signal) firedAfterTill() bool {
 // Then arranges for f to run once when s fires; if s has already fired, f runs
 // at once on the calling goroutine. It returns a stop function that
 // unregisters f: stop returns true if it prevented f from running, and false
-// if f has run, is running, or was already stopped.
+// if f has run, is running, is about to run (s is firing and runs its
+// callbacks in order), or was already stopped.
 //
 // f runs on the goroutine that fires s and must not block; in particular it
 // must not wait for s itself, which completes only after its callbacks. A

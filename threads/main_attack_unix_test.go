@@ -40,7 +40,7 @@ func TestMainSecondSignalReturnsWhileTheBodyWaits(t *testing.T) {
 	root.Forced().Wait()
 
 	// The bound only decides how long a failing run takes.
-	bound, stop := signals.After(time.Second)
+	bound, stop := signals.After(10 * time.Second)
 	defer stop()
 	var err error
 	select {

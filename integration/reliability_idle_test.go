@@ -59,8 +59,18 @@ func TestFaultIdleSessionPartsKilled(t *testing.T) {
 			}
 		}
 	}
+	// Only ready sessions are killed: a session killed while it starts is a
+	// start failure, which the pool rightly reports to a call waiting for
+	// it (a broken --init must fail calls at once), so the test waits for
+	// the pool's replacements to be ready before each round of kills.
+	steady := func() {
+		t.Helper()
+		waitStatus(t, c, "two idle sessions and none starting", func(s *client.Status) bool {
+			return s.Pool.SessionsIdle >= 2 && s.Pool.SessionsStarting == 0
+		})
+	}
 	calls("warm")
-	waitStatus(t, c, "two idle sessions", func(s *client.Status) bool { return s.Pool.SessionsIdle >= 2 })
+	steady()
 
 	// Each kill is waited for: a process killed while a call is being
 	// handed to it would rightly make that call fail or report SIGKILL.
@@ -79,6 +89,7 @@ func TestFaultIdleSessionPartsKilled(t *testing.T) {
 	}
 	calls("children")
 
+	steady()
 	before := status(t, c)
 	for pid := range sessionShells(d) {
 		if syscall.Kill(pid, syscall.SIGKILL) != nil || !proctest.WaitGone(pid, dieBound) {

@@ -20,7 +20,7 @@ func pickDriver(path, bashVersion, force string) (string, driverKind, string, er
 		if bashVersion == "" {
 			return "", 0, "", fmt.Errorf("config driver: the %q driver needs bash; %s is not bash", DriverPortable, path)
 		}
-		v, err := portable.CheckVersion(path, bashVersion)
+		v, err := driver.CheckBashVersion(path, bashVersion)
 		if err != nil {
 			return "", 0, "", fmt.Errorf("config driver: %w", err)
 		}
@@ -29,7 +29,7 @@ func pickDriver(path, bashVersion, force string) (string, driverKind, string, er
 	if bashVersion == "" {
 		return path, kindPOSIX, "", nil
 	}
-	v, err := bash.CheckVersion(path, bashVersion)
+	v, err := driver.CheckBashVersion(path, bashVersion)
 	if err != nil {
 		return "", 0, "", fmt.Errorf("config shell: %w", err)
 	}

@@ -22,7 +22,7 @@ func pickDriver(path, bashVersion, force string) (string, driverKind, string, er
 		}
 		return path, kindPOSIX, "", nil
 	}
-	v, err := portable.CheckVersion(path, bashVersion)
+	v, err := driver.CheckBashVersion(path, bashVersion)
 	switch {
 	case err != nil && force == DriverPortable:
 		return "", 0, "", fmt.Errorf("config driver: %w", err)

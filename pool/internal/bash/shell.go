@@ -87,9 +87,9 @@ type Shell struct {
 	bg       *bgLog
 }
 
-// Start starts a session's shell: spec.Shell must be bash 4.4 or newer (see
-// CheckVersion). It runs the init script and, for an isolated session, asks
-// for the first two children. On failure everything started is gone.
+// Start starts a session's shell: spec.Shell must be bash 4.4 or newer
+// (see driver.CheckBashVersion). It runs the init script and, for an
+// isolated session, asks for the first two children. On failure everything started is gone.
 func Start(spec *driver.Spec) (*Shell, error) {
 	dir, err := os.MkdirTemp(spec.RuntimeDir, "mothreads-"+spec.Name+"-")
 	if err != nil {

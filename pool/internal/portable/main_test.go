@@ -17,24 +17,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestCheckVersion(t *testing.T) {
-	for _, tc := range []struct {
-		in, want string
-		ok       bool
-	}{
-		{"5.2.15(1)-release", "5.2", true},
-		{"4.4.20(1)-release", "4.4", true},
-		{"4.3.48(1)-release", "", false},
-		{"3.2.57(1)-release", "", false},
-		{"garbage", "", false},
-	} {
-		v, err := CheckVersion("/bin/bash", tc.in)
-		if v != tc.want || (err == nil) != tc.ok {
-			t.Errorf("CheckVersion(%q) = %q, %v", tc.in, v, err)
-		}
-	}
-}
-
 // quote makes any bytes one shell word, as bash reads them back.
 func TestQuote(t *testing.T) {
 	bash, err := exec.LookPath("bash")

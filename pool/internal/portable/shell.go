@@ -69,8 +69,8 @@ type Shell struct {
 }
 
 // Start starts a session's shell (spec.Shell must be bash 4.4 or newer,
-// see CheckVersion), runs the init script and waits until the shell is
-// ready. Sticky sessions are refused with an Invalid error for the field
+// see driver.CheckBashVersion), runs the init script and waits until the
+// shell is ready. Sticky sessions are refused with an Invalid error for the field
 // "session". On failure everything started is gone.
 func Start(spec *driver.Spec) (*Shell, error) {
 	if spec.Sticky {

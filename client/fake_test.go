@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -61,16 +60,7 @@ type daemon struct {
 // closes the client, stops the server and removes the directory.
 func startFake(t *testing.T, opts ...client.Option) *daemon {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "mt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "d.sock")
-	lis, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sock, lis := listenShort(t)
 	f := serveFake(t, lis)
 	c, err := client.Dial(context.Background(), append([]client.Option{client.WithSocket(sock)}, opts...)...)
 	if err != nil {
@@ -84,16 +74,33 @@ func startFake(t *testing.T, opts ...client.Option) *daemon {
 	return &daemon{fake: f, socket: sock, client: c}
 }
 
+// listenShort listens on a Unix socket in a short temporary directory
+// (socket paths are limited to ~107 bytes) that the test's cleanup removes.
+func listenShort(t *testing.T) (string, net.Listener) {
+	t.Helper()
+	sock := filepath.Join(shortDir(t), "d.sock")
+	lis, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sock, lis
+}
+
 // serveFake serves a new fake on lis until the test's cleanup.
 func serveFake(t *testing.T, lis net.Listener, opts ...grpc.ServerOption) *fake {
 	f := &fake{blocked: make(chan struct{}), running: make(chan struct{}, 1)}
 	opts = append(opts, grpc.UnaryInterceptor(f.unaryAuth), grpc.StreamInterceptor(f.streamAuth))
+	serveOn(t, lis, f, opts...)
+	return f
+}
+
+// serveOn serves impl on lis until the test's cleanup.
+func serveOn(t *testing.T, lis net.Listener, impl pb.MothreadsServer, opts ...grpc.ServerOption) {
 	srv := grpc.NewServer(opts...)
-	pb.RegisterMothreadsServer(srv, f)
+	pb.RegisterMothreadsServer(srv, impl)
 	served := make(chan struct{})
 	go func() { defer close(served); _ = srv.Serve(lis) }()
 	t.Cleanup(func() { srv.Stop(); <-served })
-	return f
 }
 
 func (f *fake) record(ctx context.Context, method string, cmd *pb.Command) {

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/mothreads/mothreads/client"
 	pb "github.com/mothreads/mothreads/proto/mothreads/v1"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -98,22 +94,9 @@ func (f *sessionFake) Logs(req *pb.LogsRequest, st pb.Mothreads_LogsServer) erro
 
 func startSessionFake(t *testing.T) (*sessionFake, *client.Client) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "mt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "d.sock")
-	lis, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sock, lis := listenShort(t)
 	f := &sessionFake{}
-	srv := grpc.NewServer()
-	pb.RegisterMothreadsServer(srv, f)
-	served := make(chan struct{})
-	go func() { defer close(served); _ = srv.Serve(lis) }()
-	t.Cleanup(func() { srv.Stop(); <-served })
+	serveOn(t, lis, f)
 	c, err := client.Dial(context.Background(), client.WithSocket(sock))
 	if err != nil {
 		t.Fatal(err)

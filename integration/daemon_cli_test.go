@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mothreads/mothreads/internal/proctest"
 )
 
 // daemonFlags are mothreadsd's flags as DESIGN.md's External interface
@@ -275,4 +277,34 @@ func TestDaemonSurvivesItsLogReaderGoing(t *testing.T) {
 		t.Fatalf("mothreadsd did not exit within %v of SIGTERM", daemonStopBound)
 	}
 	e.socketGone()
+}
+
+// TestDaemonSecondSignalSkipsTheDrain (C11): a second SIGTERM while a call
+// keeps the drain waiting ends the daemon at once, and still in order: the
+// call's process tree is killed, the socket file is removed. (A Main that
+// returned as soon as the shutdown was forced left the socket behind.)
+func TestDaemonSecondSignalSkipsTheDrain(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.serveDaemon([]string{"--drain-timeout", "10m"})
+	cmd := e.cli([]string{"exec", "-c", "echo ready; exec sleep 600"})
+	lines := startReading(t, cmd)
+	lines.expect(t, "ready")
+	tree := descendants(d.pid())
+
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	// Two pending SIGTERMs would be one: the second goes once the first is
+	// being handled.
+	if !d.logs.WaitFor("draining calls", daemonStopBound, d.done) {
+		t.Fatalf("the daemon did not start draining after SIGTERM")
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.wait(t) // within daemonStopBound, far below the 10 minutes of drain
+	e.socketGone()
+	for _, pid := range tree {
+		if !proctest.WaitGone(pid, dieBound) {
+			t.Errorf("process %d (%q) of the daemon's tree outlived it", pid, proctest.Cmdline(pid))
+		}
+	}
+	waitExit(t, cmd)
 }

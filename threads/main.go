@@ -21,10 +21,12 @@ import (
 // The first SIGINT or SIGTERM asks the root to stop: every thread is asked to
 // stop, every pending Till fires, and each parent joins its children, the
 // last started first, within their stop timeouts. A second one forces the
-// shutdown (see Force): Main returns promptly, naming the threads still
-// running. That holds when fn itself has not returned (it waits for a
-// worker that does not stop, say): Main then returns without it, naming the
-// root among them, and without fn's error, which nobody can wait for.
+// shutdown (see Force): joins stop waiting, and Main returns promptly,
+// naming the threads still running. fn itself is waited for as a parent
+// waits for a child, at most the root's stop timeout: a body that gives up
+// on Forced finishes its own shutdown (a daemon removes its socket, say);
+// one that does not return in time (it waits for a worker that ignores the
+// stop) is left behind, named with the others, and its error is lost.
 // SIGUSR1 (on Unix) writes every goroutine's stack, with the live threads
 // listed first, to DumpTo (default os.Stderr).
 //
@@ -59,9 +61,10 @@ func Main(name string, fn Func, opts ...Option) error {
 		select {
 		case <-root.stopped.Done():
 		case <-forced:
-			if !returned.Fired() {
-				// Forced: stop waiting for a body that has not returned, as
-				// joins stop waiting for children that have not stopped.
+			deadline, release := signals.After(root.stopTimeout)
+			gaveUp := !returned.WaitTill(deadline)
+			release()
+			if gaveUp {
 				return fmt.Errorf("threads did not stop: %s", strings.Join(root.Running(), ", "))
 			}
 			root.stopped.Wait() // prompt: the root's joins stop waiting too

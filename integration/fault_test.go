@@ -22,7 +22,13 @@ import (
 func TestFaultSessionShellKilledMidCall(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	d := e.startDaemon([]string{"--max-sessions", "2"})
+	// Two sessions at most, both kept idle when they can be: with one busy
+	// the pool is full, so once the busy one dies the pool must start
+	// another to get back to its idle target. With --min-idle 1 the
+	// surviving idle session already met the target, and whether a
+	// replacement was spawned depended on when the pool had started its
+	// second session (CI, 1 run in many).
+	d := e.startDaemon([]string{"--max-sessions", "2", "--min-idle", "2"})
 	c := e.dial(t)
 	call := proctest.NewMarker()
 	out := newSignalWriter("started\n")
@@ -42,7 +48,9 @@ func TestFaultSessionShellKilledMidCall(t *testing.T) {
 		t.Fatalf("call %d: grandparent %d (through %d) is not a session shell of daemon %d (its parent is %d)",
 			p.PID, shell, forker, d.pid(), parentOf(shell))
 	}
-	before := status(t, c)
+	before := waitStatus(t, c, "a full pool: the call's session busy, the other idle", func(s *client.Status) bool {
+		return s.Pool.SessionsBusy == 1 && s.Pool.SessionsIdle == 1 && s.Pool.SessionsStarting == 0
+	})
 	if err := syscall.Kill(shell, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

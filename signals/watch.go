@@ -12,12 +12,24 @@ package signals
 //
 // Trap: call Release on the Watch itself, not on a copy: Release clears the
 // Watch, which is what makes a second Release harmless; a copy released as
-// well drops a registration that another watcher still needs. A Watch must
-// not be released by two goroutines at once.
+// well drops a registration that another watcher still needs. go vet's
+// copylocks check reports a copy of a Watch, as it does for a sync.Mutex. A
+// Watch must not be released by two goroutines at once.
 type Watch struct {
+	_    noCopy
 	done <-chan struct{}
 	s    *Signal // the composite watched, until Release
 }
+
+// noCopy makes go vet's copylocks check report a copy of the struct that
+// holds it; it has no size and does nothing at run time.
+type noCopy struct{}
+
+// Lock is never called: it marks noCopy for go vet.
+func (*noCopy) Lock() {}
+
+// Unlock is never called: it marks noCopy for go vet.
+func (*noCopy) Unlock() {}
 
 // Watch returns a watch of s's Done channel. Release it once the channel is
 // no longer watched: until then (or until s fires) a result of Or or And

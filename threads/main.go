@@ -21,7 +21,8 @@ import (
 // The first SIGINT or SIGTERM asks the root to stop: every thread is asked to
 // stop, every pending Till fires, and each parent joins its children, the
 // last started first, within their stop timeouts. A second one forces the
-// shutdown (see Force): joins stop waiting, and Main returns promptly,
+// shutdown (see Force), or, with OnSecondSignal, hurries it and leaves the
+// forcing to a third: joins stop waiting, and Main returns promptly,
 // naming the threads still running. fn itself is waited for as a parent
 // waits for a child, at most the root's stop timeout: a body that gives up
 // on Forced finishes its own shutdown (a daemon removes its socket, say);
@@ -75,10 +76,14 @@ func Main(name string, fn Func, opts ...Option) error {
 				continue
 			}
 			stops++
-			if stops == 1 {
+			switch {
+			case stops == 1:
 				root.Logger().Info("shutting down", "signal", s.String())
 				root.Stop()
-			} else {
+			case stops == 2 && cfg.secondSignal != nil:
+				root.Logger().Warn("hurrying the shutdown; a third signal forces it", "signal", s.String())
+				cfg.secondSignal()
+			default:
 				root.Logger().Warn("forcing shutdown", "signal", s.String(), "running", root.Running())
 				root.Force()
 			}

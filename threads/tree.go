@@ -28,6 +28,7 @@ type config struct {
 	stopTimeout   time.Duration
 	unjoinedAfter time.Duration
 	dumpTo        io.Writer
+	secondSignal  func()
 }
 
 // StopTimeout sets how long the parent waits for this thread to stop before
@@ -59,6 +60,18 @@ func Logger(l *slog.Logger) Option {
 // os.Stderr).
 func DumpTo(w io.Writer) Option {
 	return func(c *config) { c.dumpTo = w }
+}
+
+// OnSecondSignal makes Main call fn on the second SIGINT or SIGTERM instead of
+// forcing the shutdown; the third one forces it (see Force). A program that
+// can hurry its shutdown without abandoning threads passes what does that:
+// a server that cancels its requests in flight instead of letting them
+// finish, so that an impatient second Ctrl-C still ends in order, with every
+// thread joined, and only a third one leaves threads behind. fn runs on
+// Main's goroutine once and must not block; the tree is not forced, so the
+// threads' stop timeouts still bound the shutdown.
+func OnSecondSignal(fn func()) Option {
+	return func(c *config) { c.secondSignal = fn }
 }
 
 // tree is the state shared by all threads under one root.

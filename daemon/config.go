@@ -9,6 +9,7 @@ import (
 
 	"github.com/mothreads/mothreads/internal/sockpath"
 	"github.com/mothreads/mothreads/pool"
+	"github.com/mothreads/mothreads/signals"
 )
 
 // Config is what Serve needs. The zero value serves on DefaultSocketPath
@@ -85,6 +86,15 @@ type Config struct {
 	// flight and no call started for that long (auto-started daemons use
 	// it). Zero means never.
 	ExitIdle time.Duration
+
+	// SkipDrain, when set, is a Signal whose firing does what Shutdown with
+	// skip_drain does: the daemon stops if it was not stopping, every call
+	// in flight is cancelled at once (each reports cancelled, "without
+	// drain"), and the shutdown goes on in order within the skip-drain
+	// deadline (two kill graces and a second for the handlers), the tree
+	// not forced. cmd/mothreadsd fires it on a second SIGTERM or SIGINT
+	// (threads.OnSecondSignal), so that only a third one forces the tree.
+	SkipDrain *signals.Signal
 
 	// RunOutputLimit is both the default and the maximum number of bytes the
 	// unary Run buffers per output stream; a larger RunRequest.output_limit

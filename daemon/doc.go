@@ -72,11 +72,13 @@
 //     until its DrainTimeout, then cancels them; each reports Exited with
 //     cancelled set. The server cancels nothing itself: GracefulStop waits
 //     for the handlers, which end with their calls. Shutdown with
-//     skip_drain cancels every call at once instead.
+//     skip_drain, or Config.SkipDrain (mothreadsd's second signal), cancels
+//     every call at once instead, even during the drain.
 //  3. Once no call is in flight, health Watch and reflection streams are
 //     ended so that GracefulStop can return. If it has not by the drain
 //     deadline (DrainTimeout + 2 x KillGrace + 1s: only clients that stopped
-//     reading can hold it up), or the tree is forced (a second signal),
+//     reading can hold it up; after a skipped drain, 2 x KillGrace + 1s from
+//     the skip), or the tree is forced (mothreadsd's third signal),
 //     every connection is closed.
 //  4. The pool stops its sessions; the socket file is removed (only if it is
 //     still the one this daemon made) and the lock released; Serve returns.

@@ -71,6 +71,9 @@ func Serve(root *threads.Thread, cfg Config) error {
 	if d.access, err = loadTCPAccess(cfg); err != nil {
 		return err
 	}
+	if cfg.SkipDrain != nil {
+		defer cfg.SkipDrain.Then(d.skipDrain)()
+	}
 	d.refusals = newRateLog(d.log, refusalsPerSecond)
 	defer d.refusals.stop()
 	d.tokenFailures = newThrottle(tokenBurst, tokenInterval, throttledPeers)

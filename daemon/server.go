@@ -63,7 +63,8 @@ func (d *daemon) newServer() *grpc.Server {
 //     reflection streams are ended, which lets GracefulStop return.
 //  4. If that has not happened by drainDeadline (the pool's drain timeout,
 //     two kill graces and a second, or without the drain timeout after a
-//     Shutdown with skip_drain: only streams whose clients stopped reading
+//     Shutdown with skip_drain, and counted from the skip when the drain
+//     is skipped while it runs: only streams whose clients stopped reading
 //     can hold it up), or the tree is forced, Stop closes every connection,
 //     which unblocks their sends; the handlers then get another two kill
 //     graces and a second to return.
@@ -108,7 +109,8 @@ func (d *daemon) serve(t *threads.Thread, unix, tcp, healthL net.Listener) error
 	for _, l := range listeners {
 		l.Close()
 	}
-	drainFor := d.cfg.drainDeadline(d.abort.Fired()) // Shutdown fires abort before it stops root
+	skipped := d.abort.Fired() // skipDrain fires abort before it stops root
+	drainFor := d.cfg.drainDeadline(skipped)
 	log.Info("shutdown: health NOT_SERVING; no longer accepting connections; draining calls",
 		"in_flight", d.calls.count(), "deadline", drainFor)
 
@@ -119,9 +121,22 @@ func (d *daemon) serve(t *threads.Thread, unix, tcp, healthL net.Listener) error
 		return nil
 	})
 	deadline, release := (*signals.Timers)(nil).Till(drainFor)
-	defer release()
-	giveUp := signals.Or(deadline, t.Forced())
-	if d.calls.none().WaitTill(giveUp) {
+	defer func() { release() }()
+	cut := signals.Or(deadline, t.Forced())
+	if !skipped {
+		cut = signals.Or(deadline, t.Forced(), &d.abort)
+	}
+	drained := d.calls.none().WaitTill(cut)
+	if !drained && !skipped && d.abort.Fired() && !deadline.Fired() && !t.Forced().Fired() {
+		// The drain was skipped while it ran (a second signal): the calls
+		// are being cancelled, and get the skip-drain deadline from now.
+		release()
+		deadline, release = (*signals.Timers)(nil).Till(d.cfg.drainDeadline(true))
+		log.Info("shutdown: drain skipped: cancelling every call", "in_flight", d.calls.count(), "deadline", d.cfg.drainDeadline(true))
+		drained = d.calls.none().WaitTill(signals.Or(deadline, t.Forced()))
+	}
+	giveUp := signals.Or(deadline, t.Forced()) // a third signal: see OnSecondSignal
+	if drained {
 		log.Info("shutdown: calls drained")
 	}
 	d.auxStop.Go()

@@ -206,10 +206,17 @@ func (d *daemon) Shutdown(ctx context.Context, req *pb.ShutdownRequest) (*pb.Shu
 	}
 	d.logger(callThread(ctx)).Info("shutdown requested", "skip_drain", req.GetSkipDrain(), "by", who)
 	if req.GetSkipDrain() {
-		d.abort.Go()
+		d.skipDrain()
 	}
 	d.root.Stop()
 	return &pb.ShutdownResponse{}, nil
+}
+
+// skipDrain cancels every call in flight now and stops root (see
+// Config.SkipDrain); the server then drains within the skip-drain deadline.
+func (d *daemon) skipDrain() {
+	d.abort.Go()
+	d.root.Stop()
 }
 
 // logCall logs a finished call at debug level. It checks the level before

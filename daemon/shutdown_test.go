@@ -18,6 +18,7 @@ import (
 	"github.com/mothreads/mothreads/daemon"
 	"github.com/mothreads/mothreads/pool"
 	pb "github.com/mothreads/mothreads/proto/mothreads/v1"
+	"github.com/mothreads/mothreads/signals"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -155,6 +156,51 @@ func TestShutdownSkipDrain(t *testing.T) {
 	if err := d.client.Shutdown(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
+	res, err := p.Wait()
+	if err != nil || !res.Cancelled || !strings.Contains(res.Message, "without drain") {
+		t.Errorf("result %+v, %v; want cancelled without drain", res, err)
+	}
+	d.wait(t)
+}
+
+// TestSkipDrainDuringTheDrain: Config.SkipDrain fired while the drain waits
+// (mothreadsd's second signal) cancels the calls at once and the shutdown
+// stays ordered: Serve returns nil, nothing is late, the socket is gone
+// (startDaemon's cleanup checks those).
+func TestSkipDrainDuringTheDrain(t *testing.T) {
+	skip := signals.New()
+	d := startDaemon(t, daemon.Config{Pool: poolDrain(10 * time.Minute), SkipDrain: skip})
+	p, err := d.client.Start(context.Background(), &client.Request{Argv: []string{"sleep", "300"}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.root.Stop()
+	d.logs.waitFor(t, "draining calls")
+	skip.Go()
+	res, err := p.Wait()
+	if err != nil || !res.Cancelled || !strings.Contains(res.Message, "without drain") {
+		t.Errorf("result %+v, %v; want cancelled without drain", res, err)
+	}
+	d.wait(t)
+	d.logs.waitFor(t, "drain skipped")
+	if d.root.Forced().Fired() {
+		t.Error("skipping the drain forced the tree")
+	}
+	if late := d.root.Late(); len(late) > 0 {
+		t.Errorf("late threads %v", late)
+	}
+}
+
+// TestSkipDrainStopsTheDaemon: Config.SkipDrain fired before any stop starts
+// the shutdown, as Shutdown with skip_drain does.
+func TestSkipDrainStopsTheDaemon(t *testing.T) {
+	skip := signals.New()
+	d := startDaemon(t, daemon.Config{Pool: poolDrain(10 * time.Minute), SkipDrain: skip})
+	p, err := d.client.Start(context.Background(), &client.Request{Argv: []string{"sleep", "300"}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skip.Go()
 	res, err := p.Wait()
 	if err != nil || !res.Cancelled || !strings.Contains(res.Message, "without drain") {
 		t.Errorf("result %+v, %v; want cancelled without drain", res, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/mothreads/mothreads/daemon"
 	"github.com/mothreads/mothreads/pool"
 	pb "github.com/mothreads/mothreads/proto/mothreads/v1"
+	"github.com/mothreads/mothreads/signals"
 )
 
 // TestSlowReaderBackpressure: a client that does not read makes the command
@@ -38,14 +39,7 @@ func TestSlowReaderBackpressure(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 
-	wchan := "/proc/" + strconv.Itoa(int(ev.GetStarted().GetPid())) + "/wchan"
-	if !wchanVisible(t) {
-		t.Skip("the kernel does not show where processes wait (/proc/PID/wchan)")
-	}
-	eventually(t, "the command blocks writing to its pipe", func() bool {
-		b, _ := os.ReadFile(wchan)
-		return strings.Contains(string(b), "pipe")
-	})
+	waitOutputStalled(t, ev.GetStarted().GetPid())
 	var after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&after)
@@ -72,6 +66,22 @@ func TestSlowReaderBackpressure(t *testing.T) {
 	if total != size {
 		t.Errorf("%d bytes arrived, want %d", total, size)
 	}
+}
+
+// waitOutputStalled waits until the command pid blocks writing to its
+// output pipe: the client's stall has then reached it through the stream's
+// flow control and the daemon's buffers, so the call's handler is blocked
+// sending. It skips the test where the kernel hides where processes wait.
+func waitOutputStalled(t *testing.T, pid int32) {
+	t.Helper()
+	if !wchanVisible(t) {
+		t.Skip("the kernel does not show where processes wait (/proc/PID/wchan)")
+	}
+	wchan := "/proc/" + strconv.Itoa(int(pid)) + "/wchan"
+	eventually(t, "the command blocks writing to its pipe", func() bool {
+		b, _ := os.ReadFile(wchan)
+		return strings.Contains(string(b), "pipe")
+	})
 }
 
 // wchanVisible reports whether /proc/PID/wchan names where a sleeping
@@ -106,12 +116,37 @@ func TestShutdownWithStalledClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev, err := st.Recv(); err != nil || ev.GetStarted() == nil {
+	ev, err := st.Recv()
+	if err != nil || ev.GetStarted() == nil {
 		t.Fatalf("first event %v, %v; want Started", ev, err)
 	}
+	waitOutputStalled(t, ev.GetStarted().GetPid())
 	if err := d.client.Shutdown(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
 	d.wait(t)
+	d.logs.waitFor(t, "drain deadline passed or shutdown forced: closing every connection")
+}
+
+// TestSkipDrainWithStalledClient: a drain skipped while it runs gets the
+// skip-drain deadline from the skip, not what was left of the drain: a
+// client that stops reading holds the shutdown up two kill graces and a
+// second, not the ten minutes of drain timeout.
+func TestSkipDrainWithStalledClient(t *testing.T) {
+	skip := signals.New()
+	d := startDaemon(t, daemon.Config{Pool: pool.Config{DrainTimeout: 10 * time.Minute, KillGrace: 200 * time.Millisecond}, SkipDrain: skip})
+	st, err := d.rpc.Exec(context.Background(), &pb.ExecRequest{Command: &pb.Command{Argv: bs("head", "-c", "1000000000", "/dev/zero")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := st.Recv()
+	if err != nil || ev.GetStarted() == nil {
+		t.Fatalf("first event %v, %v; want Started", ev, err)
+	}
+	waitOutputStalled(t, ev.GetStarted().GetPid())
+	d.root.Stop()
+	d.logs.waitFor(t, "draining calls")
+	skip.Go()
+	d.wait(t) // within a minute, far below the drain timeout
 	d.logs.waitFor(t, "drain deadline passed or shutdown forced: closing every connection")
 }

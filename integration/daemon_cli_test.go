@@ -280,14 +280,18 @@ func TestDaemonSurvivesItsLogReaderGoing(t *testing.T) {
 }
 
 // TestDaemonSecondSignalSkipsTheDrain (C11): a second SIGTERM while a call
-// keeps the drain waiting ends the daemon at once, and still in order: the
-// call's process tree is killed, the socket file is removed. (A Main that
-// returned as soon as the shutdown was forced left the socket behind.)
+// keeps the drain waiting cancels the call at once, and the shutdown stays
+// in order: the caller is told why its command died, the call's process
+// tree is killed, the socket file is removed, and the daemon exits 0. (A
+// second signal that forced the tree made it exit 1, and the caller saw
+// only a broken connection.)
 func TestDaemonSecondSignalSkipsTheDrain(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	d := e.serveDaemon([]string{"--drain-timeout", "10m"})
 	cmd := e.cli([]string{"exec", "-c", "echo ready; exec sleep 600"})
+	stderr := new(proctest.Buffer)
+	cmd.Stderr = stderr
 	lines := startReading(t, cmd)
 	lines.expect(t, "ready")
 	tree := descendants(d.pid())
@@ -299,7 +303,43 @@ func TestDaemonSecondSignalSkipsTheDrain(t *testing.T) {
 		t.Fatalf("the daemon did not start draining after SIGTERM")
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
-	d.wait(t) // within daemonStopBound, far below the 10 minutes of drain
+	if code := d.wait(t); code != 0 { // within daemonStopBound, far below the 10 minutes of drain
+		t.Errorf("mothreadsd exited %d after a skipped drain, want 0", code)
+	}
+	e.socketGone()
+	for _, pid := range tree {
+		if !proctest.WaitGone(pid, dieBound) {
+			t.Errorf("process %d (%q) of the daemon's tree outlived it", pid, proctest.Cmdline(pid))
+		}
+	}
+	if code := waitExit(t, cmd); code != 128+int(syscall.SIGTERM) || !strings.Contains(stderr.String(), "without drain") {
+		t.Errorf("exec exited %d with stderr %q; want %d (its command's SIGTERM) and the reason", code, stderr.String(), 128+int(syscall.SIGTERM))
+	}
+}
+
+// TestDaemonThirdSignalForces: when the skipped drain still waits (a
+// command ignores SIGTERM and the kill grace is long), a third SIGTERM ends
+// the daemon at once: it exits 1 naming what had not stopped, its socket is
+// removed, and no process of its tree outlives it (C8).
+func TestDaemonThirdSignalForces(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.serveDaemon([]string{"--drain-timeout", "10m", "--kill-grace", "10m"})
+	cmd := e.cli([]string{"exec", "-c", "trap '' TERM; echo ready; sleep 600 & wait"})
+	lines := startReading(t, cmd)
+	lines.expect(t, "ready")
+	tree := descendants(d.pid())
+
+	for i, want := range []string{"draining calls", "drain skipped"} {
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		if !d.logs.WaitFor(want, daemonStopBound, d.done) {
+			t.Fatalf("signal %d: the daemon did not log %q", i+1, want)
+		}
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	if code := d.wait(t); code != 1 || !strings.Contains(d.logs.String(), "threads did not stop") {
+		t.Errorf("mothreadsd exited %d after a forced shutdown; want 1, naming the threads that had not stopped", code)
+	}
 	e.socketGone()
 	for _, pid := range tree {
 		if !proctest.WaitGone(pid, dieBound) {

@@ -22,6 +22,7 @@ import (
 	"github.com/mothreads/mothreads/daemon"
 	"github.com/mothreads/mothreads/internal/cloexec"
 	"github.com/mothreads/mothreads/internal/sockpath"
+	"github.com/mothreads/mothreads/signals"
 	"github.com/mothreads/mothreads/threads"
 	"github.com/spf13/cobra"
 )
@@ -60,7 +61,9 @@ and runs commands in them for mothreads clients over gRPC on a Unix socket.
 Every flag can also be given as a MOTHREADS_<NAME> environment variable
 (MOTHREADS_MIN_IDLE for --min-idle); the command line wins. Logs go to stderr.
 SIGTERM or SIGINT starts an ordered shutdown (calls in flight may finish until
---drain-timeout); a second one skips the drain. SIGUSR1 dumps the goroutines.
+--drain-timeout); a second one skips the drain (calls in flight are cancelled,
+the rest stays in order); a third one exits without waiting for what has not
+stopped. SIGUSR1 dumps the goroutines.
 
 Exit status: 0 after an ordered shutdown, 1 when the daemon failed, 2 for a
 usage error, 3 when another daemon already serves on the socket.`,
@@ -120,9 +123,13 @@ func serve(cfg daemon.Config, log *slog.Logger) error {
 	pipes := make(chan os.Signal, 1)
 	signal.Notify(pipes, syscall.SIGPIPE)
 	defer signal.Stop(pipes)
+	// A second SIGTERM or SIGINT skips the drain and keeps the shutdown in
+	// order (C11); only a third forces the tree.
+	skipDrain := signals.New()
+	cfg.SkipDrain = skipDrain
 	err := threads.Main("main", func(t *threads.Thread) error {
 		return daemon.Serve(t, cfg)
-	}, threads.Logger(log))
+	}, threads.Logger(log), threads.OnSecondSignal(func() { skipDrain.Go() }))
 	switch {
 	case err == nil:
 		return nil

@@ -50,14 +50,20 @@ func outcome(res *client.Result, err, cause error, req *client.Request) end {
 		return end{code: code, err: fmt.Errorf("interrupted (^C, status %d); sticky session %q is kept", res.ExitCode, req.Session)}
 	case res.TimedOut:
 		return end{code: cli.ExitTimeout}
+	case res.Signal != 0 && res.Cancelled: // the cancel's SIGTERM or SIGKILL: say why it came
+		return end{code: cli.ExitSignal + int(res.Signal), err: cancelledErr(res)}
 	case res.Signal != 0:
 		return end{code: cli.ExitSignal + int(res.Signal)}
 	case res.SessionLost:
 		return end{code: cli.ExitFailed, err: fmt.Errorf("the command's session was lost: %s", orText(res.Message, "no exit status"))}
 	case res.Cancelled:
-		return end{code: cli.ExitFailed, err: fmt.Errorf("the daemon cancelled the call: %s", orText(res.Message, "shutting down"))}
+		return end{code: cli.ExitFailed, err: cancelledErr(res)}
 	}
 	return end{code: res.ExitCode}
+}
+
+func cancelledErr(res *client.Result) error {
+	return fmt.Errorf("the daemon cancelled the call: %s", orText(res.Message, "shutting down"))
 }
 
 func orText(s, def string) string {

@@ -40,6 +40,8 @@ func TestOutcome(t *testing.T) {
 		{"sticky interrupt, status 0", &client.Result{Interrupted: true}, nil, nil, sticky, 130, "interrupted"},
 		{"session lost", &client.Result{SessionLost: true, Message: "shell died"}, nil, nil, argv, 125, "shell died"},
 		{"cancelled by the daemon", &client.Result{Cancelled: true}, nil, nil, argv, 125, "shutting down"},
+		{"cancelled by the daemon, killed", &client.Result{Cancelled: true, Signal: syscall.SIGTERM, ExitCode: -1,
+			Message: "cancelled: the daemon is shutting down without drain"}, nil, nil, argv, 143, "the daemon cancelled the call: cancelled: the daemon is shutting down without drain"},
 		{"not found", nil, notFound, nil, argv, 127, "frob: command not found"},
 		{"not found, script", nil, notFound, nil, script, 127, "command: command not found"},
 		{"rejected", nil, rejected, nil, argv, 125, "cwd"},

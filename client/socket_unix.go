@@ -5,6 +5,7 @@ package client
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net"
 	"net/url"
 
@@ -16,11 +17,13 @@ import (
 // Unix socket at abs through a dialer that checks, before every connection
 // and before anything is sent on it, that the socket and its directories
 // pass sockpath's rule for uid and that the process listening on it runs as
-// uid (SO_PEERCRED, where the platform has it). Refusals are recorded in tr.
+// uid (SO_PEERCRED, where the platform has it). Refusals are recorded in tr,
+// and so is a permission error on the way (a directory the user may not
+// enter): no daemon is missing there, and starting one would not help.
 func unixTarget(abs string, uid int, tr *trust) (string, []grpc.DialOption) {
 	dial := func(ctx context.Context, _ string) (net.Conn, error) {
 		if err := sockpath.CheckSocket(abs, uid); err != nil {
-			if errors.Is(err, sockpath.ErrUnsafe) {
+			if errors.Is(err, sockpath.ErrUnsafe) || errors.Is(err, fs.ErrPermission) {
 				tr.refuse(err)
 			}
 			return nil, err
@@ -28,6 +31,9 @@ func unixTarget(abs string, uid int, tr *trust) (string, []grpc.DialOption) {
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "unix", abs)
 		if err != nil {
+			if errors.Is(err, fs.ErrPermission) { // connect(2): EACCES
+				tr.refuse(err)
+			}
 			return nil, err
 		}
 		if err := checkPeer(conn.(*net.UnixConn), abs, uid); err != nil {

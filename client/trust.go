@@ -9,9 +9,10 @@ import (
 // ErrUntrusted is matched (with errors.Is) by the error of every call that
 // was not sent because the daemon's socket failed the client's checks: the
 // socket, its directories or the process listening on it belong to someone
-// the client does not trust (see WithDaemonUID). The error is a
-// *TrustError. It never matches ErrUnavailable: starting a daemon would
-// not help.
+// the client does not trust (see WithDaemonUID), or the client may not
+// reach them (permission denied on a directory on the way, or on the
+// socket). The error is a *TrustError. It never matches ErrUnavailable:
+// starting a daemon would not help.
 var ErrUntrusted = errors.New("mothreads: untrusted daemon socket")
 
 // TrustError is a call that was not sent because the daemon's socket failed

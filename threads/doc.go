@@ -5,7 +5,8 @@
 // "main/pool/session-3".
 //
 // A program opts in with Main, which turns SIGINT and SIGTERM into an ordered
-// shutdown (a second signal forces it) and dumps stacks on SIGUSR1; a test or
+// shutdown (a second signal forces it, or, with OnSecondSignal, hurries it and
+// leaves the forcing to a third) and dumps stacks on SIGUSR1; a test or
 // a library uses NewRoot. Inside a tree, Go and GoValue start children, and
 // Register adopts goroutines started elsewhere (gRPC handlers) so that
 // shutdown waits for them too.

@@ -82,10 +82,17 @@ func (c *Call) Control(m Control) {
 	}
 }
 
-// WatchContext cancels the call when ctx is done, until StopWatching.
+// WatchContext cancels the call when ctx is done, until StopWatching. The
+// reason is ctx's cause when whoever cancelled gave one
+// (context.WithCancelCause: "the daemon is shutting down without drain"),
+// else "the caller's context ended" with ctx's error.
 func (c *Call) WatchContext(ctx context.Context) {
 	c.stopWatch = context.AfterFunc(ctx, func() {
-		c.CancelWith("the caller's context ended: " + context.Cause(ctx).Error())
+		why := "the caller's context ended: " + ctx.Err().Error()
+		if cause := context.Cause(ctx); cause != ctx.Err() {
+			why = cause.Error()
+		}
+		c.CancelWith(why)
 	})
 }
 

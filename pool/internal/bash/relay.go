@@ -4,6 +4,7 @@ package bash
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mothreads/mothreads/pool/internal/proc"
+	"github.com/mothreads/mothreads/signals"
 )
 
 // relaySignals are the signals that an isolated session's shell passes on
@@ -40,10 +42,18 @@ type sigRelay struct {
 	// resume it when a call stopped it): the shell's trap reports them
 	// too, and they are not passed on.
 	ownCont int
+	// settled fires once the shell has handled every signal sent to it
+	// during the last call (nil: it had by the call's end; see fence).
+	settled *signals.Signal
+	// settleLimit bounds how long an unsettled shell may keep the next
+	// call waiting (see fence) before the session is retired.
+	settleLimit time.Duration
 }
 
+const defaultSettleLimit = 5 * time.Second
+
 func newSigRelay(f *os.File, target func() int, log *slog.Logger) (*sigRelay, error) {
-	rl := &sigRelay{f: f, target: target, log: log}
+	rl := &sigRelay{f: f, target: target, log: log, settleLimit: defaultSettleLimit}
 	feed, err := newLineFeed(f, nil, rl.pass)
 	if err != nil {
 		return nil, err
@@ -91,13 +101,51 @@ func (rl *sigRelay) resumed() {
 // fence returns once every signal sent to the shell (pid) before it was
 // called has been passed on: the shell is back asleep in wait (so it has
 // run its traps, the relayed signals being ones it does not block), and the
-// pipe is read to its end. A shell that does not settle
-// within limit (stopped, or flooded with signals) is given up on.
-func (rl *sigRelay) fence(pid int, limit time.Duration) {
-	if !proc.Quiet(pid) && !poll(limit, func() (bool, bool) { return proc.Quiet(pid), false }) {
-		rl.log.Warn("the session's shell did not settle: a signal sent to $$ may reach the next call", "pid", pid)
+// pipe is read to its end.
+//
+// A shell that has not settled within limit (it is not scheduled, on a
+// loaded machine; it is stopped, or flooded with signals) does not hold up
+// the call that ends: fence returns, and the relay stays unsettled until
+// the shell is quiet and the pipe read, which a goroutine counted in wg
+// watches. The next call must wait for that (awaitSettled) before it
+// becomes the relay's target: a late signal then finds no call to go to,
+// never the next one. A shell still unsettled after rl.settleLimit is
+// handed to giveUp; one that is gone is left to its end.
+func (rl *sigRelay) fence(pid int, limit time.Duration, gone *signals.Signal, wg *sync.WaitGroup, giveUp func(string)) {
+	quiet := func() (bool, bool) { return proc.Quiet(pid), gone.Fired() }
+	if proc.Quiet(pid) || poll(limit, quiet) {
+		rl.feed.sync()
+		return
 	}
-	rl.feed.sync()
+	rl.log.Warn("the session's shell has not settled: the next call waits until it has", "pid", pid, "after", limit)
+	settled := signals.New()
+	rl.mu.Lock()
+	rl.settled = settled
+	rl.mu.Unlock()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer settled.Go()
+		if poll(rl.settleLimit, quiet) {
+			rl.feed.sync()
+			return
+		}
+		if !gone.Fired() {
+			giveUp(fmt.Sprintf("the shell did not settle within %v of its call's end (stopped, or flooded with signals): a signal sent to $$ could reach the next call", rl.settleLimit))
+		}
+	}()
+}
+
+// awaitSettled waits until the relay has settled after the last call (see
+// fence), or cancel fires; it reports whether it settled.
+func (rl *sigRelay) awaitSettled(cancel *signals.Signal) bool {
+	rl.mu.Lock()
+	settled := rl.settled
+	rl.mu.Unlock()
+	if settled == nil {
+		return true
+	}
+	return settled.WaitTill(cancel)
 }
 
 func (rl *sigRelay) close() { rl.f.Close() }

@@ -49,6 +49,9 @@ func shellArgv(shell string, req *driver.Request) []string {
 // the call's process: the process group the pool kills on a timeout, and
 // the process whose exit status is the call's.
 func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
+	if !s.relay.awaitSettled(c.Cancelled()) { // see sigRelay.fence
+		return nil, &driver.RequestError{Kind: driver.Unavailable, Problem: c.CancelReason()}
+	}
 	sl, err := s.takeSlot(c)
 	if err != nil {
 		return nil, err
@@ -107,7 +110,7 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 			early = sl.setup.Fired() && sl.setupFailed == ""
 		}
 		if early && !s.gone.Fired() {
-			s.relay.fence(s.PID(), 100*time.Millisecond)
+			s.relay.fence(s.PID(), 100*time.Millisecond, &s.gone, &s.cleanups, s.violation)
 		}
 		if early && (exiting || confirmExit(pid, end.status)) {
 			out.Abandon() // delivers what the pipes hold: all of the child's output
@@ -122,7 +125,7 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	}
 	if !s.gone.Fired() {
 		// What the call sent to $$ is passed on to it, never to the next.
-		s.relay.fence(s.PID(), 100*time.Millisecond)
+		s.relay.fence(s.PID(), 100*time.Millisecond, &s.gone, &s.cleanups, s.violation)
 	}
 	s.endLeftovers(c, pid, out)
 	// The child's set-up report was written before it exited.

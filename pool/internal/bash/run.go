@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"slices"
 	"syscall"
 	"time"
 
@@ -268,67 +267,6 @@ func (s *Shell) killCall(pid int, sig syscall.Signal) {
 	if sig == syscall.SIGTERM {
 		proc.SignalGroup(pid, syscall.SIGCONT)
 		proc.KillTree(syscall.SIGCONT, roots...)
-	}
-}
-
-// strays returns what calls left behind that outlived their parents, alive
-// (a zombie has nothing left to end). The shell is a subreaper, so these
-// are reparented to it, and they are its children other than the forker:
-// one read. Without a launcher the shell is no subreaper, and strays are
-// the members of its session that are none of the shell, the forker, the
-// idle children and the calls' processes (see sessionStrays).
-func (s *Shell) strays() []int {
-	if !s.tree {
-		return s.sessionStrays()
-	}
-	var out []int
-	for _, p := range proc.ChildrenOf1(s.PID()) {
-		if p != s.forker {
-			out = append(out, p)
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return slices.DeleteFunc(out, proc.Ending)
-}
-
-// sessionStrays is strays without a subreaper. A child being forked for a
-// later call is in the session a moment before the pool hears of it: an
-// unknown process while a fork is unreported waits for the report (it
-// follows the fork at once), and the members are read again.
-func (s *Shell) sessionStrays() []int {
-	for {
-		members := proc.SessionMembers(s.PID())
-		var pending []*signals.Signal
-		s.mu.Lock()
-		known := map[int]bool{s.PID(): true, s.forker: true, s.running: true}
-		for _, sl := range s.slots {
-			switch {
-			case sl.pid > 0:
-				known[sl.pid] = true
-			case !sl.used && !sl.forked.Fired():
-				pending = append(pending, &sl.forked)
-			}
-		}
-		s.mu.Unlock()
-		var out []int
-		for _, p := range members {
-			if !known[p] {
-				out = append(out, p)
-			}
-		}
-		if len(out) == 0 {
-			return nil
-		}
-		if len(pending) == 0 {
-			return slices.DeleteFunc(out, proc.Ending)
-		}
-		select {
-		case <-signals.And(pending...).Done():
-		case <-s.gone.Done():
-			return slices.DeleteFunc(out, proc.Ending)
-		}
 	}
 }
 

@@ -20,7 +20,8 @@ import (
 type ptyRun struct {
 	cmd    *exec.Cmd
 	master *os.File
-	tty    *os.File // the terminal side, kept open to read its mode
+	tty    *os.File      // the terminal side, kept open to read its mode
+	before *unix.Termios // its mode before mothreads started
 	out    *proctest.Buffer
 	done   chan struct{}
 }
@@ -38,6 +39,9 @@ func startOnPTY(t *testing.T, e *env, args ...string) *ptyRun {
 	r := &ptyRun{cmd: e.cli(args), master: master, tty: tty, out: new(proctest.Buffer), done: make(chan struct{})}
 	r.cmd.Stdin, r.cmd.Stdout, r.cmd.Stderr = tty, tty, tty
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	// Read before the start: mothreads may have made it raw by the time
+	// Start returns (under load, 1 run in many).
+	r.before = termios(t, tty)
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +104,7 @@ func TestTTY(t *testing.T) {
 	e := newEnv(t)
 	e.startDaemon(nil)
 	r := startOnPTY(t, e, "exec", "-t", "--", "bash", "-c", `tty; stty size; echo ready; read -r line; echo "got:$line"`)
-	before := termios(t, r.tty)
+	before := r.before
 	if before.Lflag&unix.ICANON == 0 {
 		t.Fatal("the test's terminal does not start in canonical mode")
 	}
@@ -145,7 +149,7 @@ func TestTTYRestoredWhenCancelled(t *testing.T) {
 	e := newEnv(t)
 	e.startDaemon(nil)
 	r := startOnPTY(t, e, "exec", "-t", "--", "bash", "-c", `echo ready; while :; do sleep 30 & wait $!; done`)
-	before := termios(t, r.tty)
+	before := r.before
 	r.expect(t, "ready")
 	r.cmd.Process.Signal(syscall.SIGTERM)
 	if code := r.exit(t); code != 128+int(syscall.SIGTERM) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -110,27 +111,18 @@ func procSession(pid int) int {
 }
 
 // markedDaemons returns the marked processes that run a daemon: mothreadsd,
-// or mothreads in its daemon mode. A session's launcher (the daemon's own
-// binary, for the moment before it runs the shell) is not a daemon: its
-// environment says MOTHREADS_LAUNCH (pool/internal/proc's LaunchEnv).
+// or mothreads in its daemon mode. A daemon's own children are left out:
+// between fork and exec a session's process looks exactly like its daemon
+// (same argv, same environment), and a session's launcher runs the
+// daemon's binary for a moment (under load, each was once counted as a
+// second daemon).
 func (e *env) markedDaemons() []int {
 	var out []int
 	for _, pid := range proctest.Marked(proctest.MarkerVar, e.marker) {
 		args := procArgs(pid)
-		if len(args) > 1 && (filepath.Base(args[0]) == "mothreadsd" || args[1] == "daemon") && !launching(pid) {
+		if len(args) > 1 && (filepath.Base(args[0]) == "mothreadsd" || args[1] == "daemon") {
 			out = append(out, pid)
 		}
 	}
-	return out
-}
-
-// launching reports whether pid is a session launcher.
-func launching(pid int) bool {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	for _, kv := range strings.Split(string(b), "\x00") {
-		if strings.HasPrefix(kv, "MOTHREADS_LAUNCH=") {
-			return true
-		}
-	}
-	return false
+	return slices.DeleteFunc(slices.Clone(out), func(pid int) bool { return slices.Contains(out, parentOf(pid)) })
 }

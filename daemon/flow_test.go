@@ -68,6 +68,22 @@ func TestSlowReaderBackpressure(t *testing.T) {
 	}
 }
 
+// stalledExec starts a call that writes without end on a stream this test
+// never reads, and returns once the stall has reached the command (see
+// waitOutputStalled).
+func stalledExec(t *testing.T, d *testDaemon) {
+	t.Helper()
+	st, err := d.rpc.Exec(context.Background(), &pb.ExecRequest{Command: &pb.Command{Argv: bs("head", "-c", "1000000000", "/dev/zero")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := st.Recv()
+	if err != nil || ev.GetStarted() == nil {
+		t.Fatalf("first event %v, %v; want Started", ev, err)
+	}
+	waitOutputStalled(t, ev.GetStarted().GetPid())
+}
+
 // waitOutputStalled waits until the command pid blocks writing to its
 // output pipe: the client's stall has then reached it through the stream's
 // flow control and the daemon's buffers, so the call's handler is blocked
@@ -112,15 +128,7 @@ func wchanVisible(t *testing.T) bool {
 // output; Serve then returns cleanly (the cleanup checks).
 func TestShutdownWithStalledClient(t *testing.T) {
 	d := startDaemon(t, daemon.Config{Pool: pool.Config{DrainTimeout: 200 * time.Millisecond, KillGrace: 200 * time.Millisecond}})
-	st, err := d.rpc.Exec(context.Background(), &pb.ExecRequest{Command: &pb.Command{Argv: bs("head", "-c", "1000000000", "/dev/zero")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := st.Recv()
-	if err != nil || ev.GetStarted() == nil {
-		t.Fatalf("first event %v, %v; want Started", ev, err)
-	}
-	waitOutputStalled(t, ev.GetStarted().GetPid())
+	stalledExec(t, d)
 	if err := d.client.Shutdown(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
@@ -135,15 +143,7 @@ func TestShutdownWithStalledClient(t *testing.T) {
 func TestSkipDrainWithStalledClient(t *testing.T) {
 	skip := signals.New()
 	d := startDaemon(t, daemon.Config{Pool: pool.Config{DrainTimeout: 10 * time.Minute, KillGrace: 200 * time.Millisecond}, SkipDrain: skip})
-	st, err := d.rpc.Exec(context.Background(), &pb.ExecRequest{Command: &pb.Command{Argv: bs("head", "-c", "1000000000", "/dev/zero")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := st.Recv()
-	if err != nil || ev.GetStarted() == nil {
-		t.Fatalf("first event %v, %v; want Started", ev, err)
-	}
-	waitOutputStalled(t, ev.GetStarted().GetPid())
+	stalledExec(t, d)
 	d.root.Stop()
 	d.logs.waitFor(t, "draining calls")
 	skip.Go()

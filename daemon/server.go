@@ -122,25 +122,19 @@ func (d *daemon) serve(t *threads.Thread, unix, tcp, healthL net.Listener) error
 	})
 	deadline, release := (*signals.Timers)(nil).Till(drainFor)
 	defer func() { release() }()
-	cut := signals.Or(deadline, t.Forced())
 	if !skipped {
-		cut = signals.Or(deadline, t.Forced(), &d.abort)
-	}
-	drained := d.calls.none().WaitTill(cut)
-	if !skipped && d.abort.Fired() && !deadline.Fired() && !t.Forced().Fired() {
-		// The drain was skipped while it ran (a second signal): the calls
-		// are being cancelled, and get the skip-drain deadline from now.
-		// (They may have ended already: the wait above also returns when
-		// the calls end, whichever it saw first.)
-		release()
-		deadline, release = (*signals.Timers)(nil).Till(d.cfg.drainDeadline(true))
-		log.Info("shutdown: drain skipped: cancelling every call", "in_flight", d.calls.count(), "deadline", d.cfg.drainDeadline(true))
-		if !drained {
-			drained = d.calls.none().WaitTill(signals.Or(deadline, t.Forced()))
+		d.calls.none().WaitTill(signals.Or(deadline, t.Forced(), &d.abort))
+		if d.abort.Fired() && !deadline.Fired() && !t.Forced().Fired() {
+			// The drain was skipped while it ran (a second signal): the
+			// calls are being cancelled, and get the skip-drain deadline
+			// from now (they may have ended already).
+			release()
+			deadline, release = (*signals.Timers)(nil).Till(d.cfg.drainDeadline(true))
+			log.Info("shutdown: drain skipped: cancelling every call", "in_flight", d.calls.count(), "deadline", d.cfg.drainDeadline(true))
 		}
 	}
 	giveUp := signals.Or(deadline, t.Forced()) // a third signal: see OnSecondSignal
-	if drained {
+	if d.calls.none().WaitTill(giveUp) {
 		log.Info("shutdown: calls drained")
 	}
 	d.auxStop.Go()

@@ -131,10 +131,7 @@ func TestShutdownDrains(t *testing.T) {
 // deadline is cancelled (SIGTERM) and reports it.
 func TestShutdownCancelsAfterDrainDeadline(t *testing.T) {
 	d := startDaemon(t, daemon.Config{Pool: poolDrain(200 * time.Millisecond)})
-	p, err := d.client.Start(context.Background(), &client.Request{Argv: []string{"sleep", "300"}}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := startSleepCall(t, d)
 	if err := d.client.Shutdown(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
@@ -149,17 +146,11 @@ func TestShutdownCancelsAfterDrainDeadline(t *testing.T) {
 // however long the drain timeout.
 func TestShutdownSkipDrain(t *testing.T) {
 	d := startDaemon(t, daemon.Config{Pool: poolDrain(10 * time.Minute)})
-	p, err := d.client.Start(context.Background(), &client.Request{Argv: []string{"sleep", "300"}}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := startSleepCall(t, d)
 	if err := d.client.Shutdown(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
-	res, err := p.Wait()
-	if err != nil || !res.Cancelled || !strings.Contains(res.Message, "without drain") {
-		t.Errorf("result %+v, %v; want cancelled without drain", res, err)
-	}
+	wantCancelledWithoutDrain(t, p)
 	d.wait(t)
 }
 
@@ -170,17 +161,11 @@ func TestShutdownSkipDrain(t *testing.T) {
 func TestSkipDrainDuringTheDrain(t *testing.T) {
 	skip := signals.New()
 	d := startDaemon(t, daemon.Config{Pool: poolDrain(10 * time.Minute), SkipDrain: skip})
-	p, err := d.client.Start(context.Background(), &client.Request{Argv: []string{"sleep", "300"}}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := startSleepCall(t, d)
 	d.root.Stop()
 	d.logs.waitFor(t, "draining calls")
 	skip.Go()
-	res, err := p.Wait()
-	if err != nil || !res.Cancelled || !strings.Contains(res.Message, "without drain") {
-		t.Errorf("result %+v, %v; want cancelled without drain", res, err)
-	}
+	wantCancelledWithoutDrain(t, p)
 	d.wait(t)
 	d.logs.waitFor(t, "drain skipped")
 	if d.root.Forced().Fired() {
@@ -196,15 +181,9 @@ func TestSkipDrainDuringTheDrain(t *testing.T) {
 func TestSkipDrainStopsTheDaemon(t *testing.T) {
 	skip := signals.New()
 	d := startDaemon(t, daemon.Config{Pool: poolDrain(10 * time.Minute), SkipDrain: skip})
-	p, err := d.client.Start(context.Background(), &client.Request{Argv: []string{"sleep", "300"}}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := startSleepCall(t, d)
 	skip.Go()
-	res, err := p.Wait()
-	if err != nil || !res.Cancelled || !strings.Contains(res.Message, "without drain") {
-		t.Errorf("result %+v, %v; want cancelled without drain", res, err)
-	}
+	wantCancelledWithoutDrain(t, p)
 	d.wait(t)
 }
 
@@ -329,10 +308,7 @@ func poolDrain(d time.Duration) (c pool.Config) {
 // the drain: calls are cancelled and Serve returns promptly.
 func TestForcedShutdown(t *testing.T) {
 	d := startDaemon(t, daemon.Config{Pool: poolDrain(10 * time.Minute)})
-	p, err := d.client.Start(context.Background(), &client.Request{Argv: []string{"sleep", "300"}}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := startSleepCall(t, d)
 	start := time.Now()
 	d.root.Stop()
 	d.logs.waitFor(t, "draining calls")
@@ -343,5 +319,25 @@ func TestForcedShutdown(t *testing.T) {
 	}
 	if res, err := p.Wait(); err == nil && !res.Cancelled {
 		t.Errorf("call after a forced shutdown: %+v, want cancelled or an error", res)
+	}
+}
+
+// startSleepCall starts a call through the client that runs until it is
+// cancelled.
+func startSleepCall(t *testing.T, d *testDaemon) *client.Process {
+	t.Helper()
+	p, err := d.client.Start(context.Background(), &client.Request{Argv: []string{"sleep", "300"}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// wantCancelledWithoutDrain checks that p was cancelled by a skipped drain.
+func wantCancelledWithoutDrain(t *testing.T, p *client.Process) {
+	t.Helper()
+	res, err := p.Wait()
+	if err != nil || !res.Cancelled || !strings.Contains(res.Message, "without drain") {
+		t.Errorf("result %+v, %v; want cancelled without drain", res, err)
 	}
 }

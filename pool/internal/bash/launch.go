@@ -81,7 +81,7 @@ func (s *Shell) launch() error {
 	err = spec.Spawner.Start(cmd)
 	proc.CloseAll(theirs, diagW, sigW)
 	if err == nil && sigR != nil {
-		s.relay, err = newSigRelay(sigR, s.runningPID, s.log)
+		s.relay, err = newSigRelay(sigR, s.runningPID, s.log, &s.gone, &s.cleanups, s.violation)
 		if err != nil {
 			cmd.Process.Kill()
 			cmd.Wait()

@@ -46,14 +46,22 @@ type sigRelay struct {
 	// during the last call (nil: it had by the call's end; see fence).
 	settled *signals.Signal
 	// settleLimit bounds how long an unsettled shell may keep the next
-	// call waiting (see fence) before the session is retired.
+	// call waiting (see fence) before it is handed to retire.
 	settleLimit time.Duration
+
+	// Of the session: its shell has exited; the work that Close waits for;
+	// what retires it.
+	gone    *signals.Signal
+	pending *sync.WaitGroup
+	retire  func(why string)
 }
 
 const defaultSettleLimit = 5 * time.Second
 
-func newSigRelay(f *os.File, target func() int, log *slog.Logger) (*sigRelay, error) {
-	rl := &sigRelay{f: f, target: target, log: log, settleLimit: defaultSettleLimit}
+// newSigRelay returns the relay of the shell whose signal pipe's read end
+// is f; target, gone, pending and retire are the session's (see sigRelay).
+func newSigRelay(f *os.File, target func() int, log *slog.Logger, gone *signals.Signal, pending *sync.WaitGroup, retire func(string)) (*sigRelay, error) {
+	rl := &sigRelay{f: f, target: target, log: log, settleLimit: defaultSettleLimit, gone: gone, pending: pending, retire: retire}
 	feed, err := newLineFeed(f, nil, rl.pass)
 	if err != nil {
 		return nil, err
@@ -106,14 +114,19 @@ func (rl *sigRelay) resumed() {
 // A shell that has not settled within limit (it is not scheduled, on a
 // loaded machine; it is stopped, or flooded with signals) does not hold up
 // the call that ends: fence returns, and the relay stays unsettled until
-// the shell is quiet and the pipe read, which a goroutine counted in wg
-// watches. The next call must wait for that (awaitSettled) before it
-// becomes the relay's target: a late signal then finds no call to go to,
-// never the next one. A shell still unsettled after rl.settleLimit is
-// handed to giveUp; one that is gone is left to its end.
-func (rl *sigRelay) fence(pid int, limit time.Duration, gone *signals.Signal, wg *sync.WaitGroup, giveUp func(string)) {
-	quiet := func() (bool, bool) { return proc.Quiet(pid), gone.Fired() }
-	if proc.Quiet(pid) || poll(limit, quiet) {
+// the shell is quiet and the pipe read, which a goroutine counted in
+// rl.pending watches. The next call must wait for that (awaitSettled)
+// before it becomes the relay's target: a late signal then finds no call
+// to go to, never the next one. A shell still unsettled after
+// rl.settleLimit is handed to rl.retire; one that is gone is left to its
+// end.
+func (rl *sigRelay) fence(pid int, limit time.Duration) {
+	if proc.Quiet(pid) {
+		rl.feed.sync()
+		return
+	}
+	quiet := func() (bool, bool) { return proc.Quiet(pid), rl.gone.Fired() }
+	if poll(limit, quiet) {
 		rl.feed.sync()
 		return
 	}
@@ -122,16 +135,16 @@ func (rl *sigRelay) fence(pid int, limit time.Duration, gone *signals.Signal, wg
 	rl.mu.Lock()
 	rl.settled = settled
 	rl.mu.Unlock()
-	wg.Add(1)
+	rl.pending.Add(1)
 	go func() {
-		defer wg.Done()
+		defer rl.pending.Done()
 		defer settled.Go()
 		if poll(rl.settleLimit, quiet) {
 			rl.feed.sync()
 			return
 		}
-		if !gone.Fired() {
-			giveUp(fmt.Sprintf("the shell did not settle within %v of its call's end (stopped, or flooded with signals): a signal sent to $$ could reach the next call", rl.settleLimit))
+		if !rl.gone.Fired() {
+			rl.retire(fmt.Sprintf("the shell did not settle within %v of its call's end (stopped, or flooded with signals): a signal sent to $$ could reach the next call", rl.settleLimit))
 		}
 	}()
 }

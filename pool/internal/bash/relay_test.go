@@ -52,21 +52,37 @@ func stopShell(t *testing.T, pid int) {
 	waitUntil(t, "the shell is stopped", func() bool { return proc.Stat(pid).State == "T" })
 }
 
-func testRelay(t *testing.T) *sigRelay {
+// relayRun is a relay of a stand-in shell (waitingShell) with the session's
+// parts a test looks at: its gone signal, its pending work, and the
+// reasons it was retired for.
+type relayRun struct {
+	*sigRelay
+	pid     int
+	gone    signals.Signal
+	pending sync.WaitGroup
+	retired chan string
+}
+
+// stoppedShellRelay returns the relay of a stand-in shell that has been
+// stopped (see stopShell).
+func stoppedShellRelay(t *testing.T) *relayRun {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.Close() })
-	rl, err := newSigRelay(r, func() int { return 0 }, slog.New(slog.DiscardHandler))
+	rr := &relayRun{pid: waitingShell(t), retired: make(chan string, 1)}
+	rr.sigRelay, err = newSigRelay(r, func() int { return 0 }, slog.New(slog.DiscardHandler), &rr.gone, &rr.pending,
+		func(why string) { rr.retired <- why })
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { rl.run(); close(done) }()
-	t.Cleanup(func() { rl.close(); <-done })
-	return rl
+	go func() { rr.run(); close(done) }()
+	t.Cleanup(func() { rr.close(); <-done })
+	stopShell(t, rr.pid)
+	return rr
 }
 
 // TestFenceKeepsTheNextCallWaitingUntilTheShellSettles: a shell that is
@@ -75,75 +91,57 @@ func testRelay(t *testing.T) *sigRelay {
 // has, instead of becoming the target of a signal sent during the last
 // call (CI, once: `kill -USR1 $$` then killed the next call).
 func TestFenceKeepsTheNextCallWaitingUntilTheShellSettles(t *testing.T) {
-	pid := waitingShell(t)
-	rl := testRelay(t)
-	var gone signals.Signal
-	var wg sync.WaitGroup
-	gaveUp := make(chan string, 1)
-	stopShell(t, pid)
-	rl.fence(pid, 10*time.Millisecond, &gone, &wg, func(why string) { gaveUp <- why })
-	if rl.awaitSettled(signals.And()) {
+	rr := stoppedShellRelay(t)
+	rr.fence(rr.pid, 10*time.Millisecond)
+	if rr.awaitSettled(signals.And()) {
 		t.Fatal("the relay settled while the shell was stopped")
 	}
-	syscall.Kill(pid, syscall.SIGCONT)
-	if !rl.awaitSettled(signals.New()) {
+	syscall.Kill(rr.pid, syscall.SIGCONT)
+	if !rr.awaitSettled(signals.New()) {
 		t.Fatal("awaitSettled returned false without a cancel")
 	}
-	if !proc.Quiet(pid) {
+	if !proc.Quiet(rr.pid) {
 		t.Error("settled before the shell was back in wait")
 	}
-	wg.Wait()
-	select {
-	case why := <-gaveUp:
-		t.Errorf("gave up on a shell that settled: %s", why)
-	default:
+	rr.pending.Wait()
+	if len(rr.retired) != 0 {
+		t.Errorf("retired a shell that settled: %s", <-rr.retired)
 	}
 	// Settled shells do not hold the next call up.
-	rl.fence(pid, 10*time.Millisecond, &gone, &wg, func(why string) { gaveUp <- why })
-	if !rl.awaitSettled(signals.And()) {
+	rr.fence(rr.pid, 10*time.Millisecond)
+	if !rr.awaitSettled(signals.And()) {
 		t.Error("a settled shell keeps the next call waiting")
 	}
 }
 
 // TestFenceGivesUpOnAShellThatNeverSettles: a shell still stopped after
-// the settle limit is handed to giveUp (the session is retired), and the
-// next call stops waiting for it.
+// the settle limit is retired, and the next call stops waiting for it.
 func TestFenceGivesUpOnAShellThatNeverSettles(t *testing.T) {
-	pid := waitingShell(t)
-	rl := testRelay(t)
-	rl.settleLimit = 50 * time.Millisecond
-	var gone signals.Signal
-	var wg sync.WaitGroup
-	gaveUp := make(chan string, 1)
-	stopShell(t, pid)
-	rl.fence(pid, 10*time.Millisecond, &gone, &wg, func(why string) { gaveUp <- why })
-	if !rl.awaitSettled(signals.New()) {
+	rr := stoppedShellRelay(t)
+	rr.settleLimit = 50 * time.Millisecond
+	rr.fence(rr.pid, 10*time.Millisecond)
+	if !rr.awaitSettled(signals.New()) {
 		t.Fatal("awaitSettled returned false without a cancel")
 	}
-	wg.Wait()
+	rr.pending.Wait()
 	select {
-	case why := <-gaveUp:
+	case why := <-rr.retired:
 		if !strings.Contains(why, "did not settle") {
-			t.Errorf("giveUp(%q)", why)
+			t.Errorf("retire(%q)", why)
 		}
 	default:
-		t.Error("a shell stopped past the settle limit was not given up on")
+		t.Error("a shell stopped past the settle limit was not retired")
 	}
 }
 
 // TestFenceLeavesAGoneShellAlone: a shell that dies while unsettled ends
-// the wait without a give-up: its session is replaced anyway.
+// the wait without being retired: its session is replaced anyway.
 func TestFenceLeavesAGoneShellAlone(t *testing.T) {
-	pid := waitingShell(t)
-	rl := testRelay(t)
-	var gone signals.Signal
-	var wg sync.WaitGroup
-	gaveUp := make(chan string, 1)
-	stopShell(t, pid)
-	rl.fence(pid, 10*time.Millisecond, &gone, &wg, func(why string) { gaveUp <- why })
-	gone.Go()
-	wg.Wait() // well before the settle limit
-	if len(gaveUp) != 0 {
-		t.Errorf("gave up on a gone shell: %s", <-gaveUp)
+	rr := stoppedShellRelay(t)
+	rr.fence(rr.pid, 10*time.Millisecond)
+	rr.gone.Go()
+	rr.pending.Wait() // well before the settle limit
+	if len(rr.retired) != 0 {
+		t.Errorf("retired a gone shell: %s", <-rr.retired)
 	}
 }

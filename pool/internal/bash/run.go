@@ -109,7 +109,7 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 			early = sl.setup.Fired() && sl.setupFailed == ""
 		}
 		if early && !s.gone.Fired() {
-			s.relay.fence(s.PID(), 100*time.Millisecond, &s.gone, &s.cleanups, s.violation)
+			s.relay.fence(s.PID(), 100*time.Millisecond)
 		}
 		if early && (exiting || confirmExit(pid, end.status)) {
 			out.Abandon() // delivers what the pipes hold: all of the child's output
@@ -124,7 +124,7 @@ func (s *Shell) runSlot(c *driver.Call, j *job) (*driver.Result, error) {
 	}
 	if !s.gone.Fired() {
 		// What the call sent to $$ is passed on to it, never to the next.
-		s.relay.fence(s.PID(), 100*time.Millisecond, &s.gone, &s.cleanups, s.violation)
+		s.relay.fence(s.PID(), 100*time.Millisecond)
 	}
 	s.endLeftovers(c, pid, out)
 	// The child's set-up report was written before it exited.
